@@ -1,0 +1,63 @@
+"""The FastAPI application: every slice's router under ``/api/v1``, background jobs in the lifespan."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from server import lifecycle
+from server.config import get_settings
+from server.db import get_db
+from server.errors import ERROR_RESPONSES, install_handlers
+
+API = "/api/v1"
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await lifecycle.startup(app)
+    try:
+        yield
+    finally:
+        await lifecycle.shutdown(app)
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Internet hospital: online revisit service",
+        version="1.0.0",
+        description="Patient mini-program API and the staff workstation's API. Errors are "
+                    "`{code, message, details}` with a stable `code` and a Chinese `message`.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    install_handlers(app)
+
+    from server.accounts.routes import router as accounts
+    from server.appointments.routes import router as appointments
+    from server.catalogue.routes import router as catalogue
+    from server.events.routes import router as events
+    from server.files.routes import router as files
+    from server.patients.routes import router as patients
+    from server.payments.routes import router as payments
+    from server.sms.routes import router as sms
+    from server.staff.routes import router as staff
+
+    for router in (accounts, patients, files, catalogue, appointments, payments, staff, events):
+        app.include_router(router, prefix=API)
+    if not settings.production:
+        app.include_router(sms, prefix=API)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
+    def healthz() -> dict[str, str]:
+        with get_db().session(write=False) as s:
+            s.execute(text("SELECT 1"))
+        return {"status": "ok", "database": get_db().dialect}
+
+    return app

@@ -1,0 +1,25 @@
+"""In-process wake-up for event streams.
+
+After a transaction that wrote events commits, :func:`wake` runs every subscriber (the stream hub of this worker
+process). Across worker processes on PostgreSQL, LISTEN/NOTIFY does the same job. Subscribers must be cheap and
+thread-safe: commits happen on the thread pool.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_subscribers: list[Callable[[], None]] = []
+
+
+def subscribe(fn: Callable[[], None]) -> None:
+    _subscribers.append(fn)
+
+
+def unsubscribe(fn: Callable[[], None]) -> None:
+    if fn in _subscribers:
+        _subscribers.remove(fn)
+
+
+def wake() -> None:
+    for fn in list(_subscribers):
+        fn()

@@ -1,0 +1,6 @@
+"""Routes of this slice."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

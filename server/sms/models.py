@@ -1,0 +1,2 @@
+"""Tables of this slice."""
+from __future__ import annotations
