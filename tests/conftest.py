@@ -20,6 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.helpers import DEMO_STAFF_PASSWORD
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -75,6 +77,7 @@ def start_server(tmp: Path, *, extra_env: dict[str, str] | None = None, workers:
         "CLINIC_DATABASE_URL": database_url,
         "CLINIC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "CLINIC_SCHEDULER_INTERVAL_S": "0.5",
+        "CLINIC_DEMO_STAFF_PASSWORD": DEMO_STAFF_PASSWORD,
         "PYTHONUNBUFFERED": "1",
     })
     env.update(extra_env or {})
