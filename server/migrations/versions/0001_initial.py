@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:23:43.994819
+Create Date: 2026-11-25 18:25:41.484666
 """
 from __future__ import annotations
 
@@ -126,6 +126,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices')),
     sa.UniqueConstraint('version', name=op.f('uq_notices_version'))
     )
+    op.create_table('sms_messages',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('mobile', sa.String(length=11), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_messages'))
+    )
+    with op.batch_alter_table('sms_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_messages_mobile'), ['mobile'], unique=False)
+
     op.create_table('account_sessions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -445,6 +459,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_account_sessions_account_id'))
 
     op.drop_table('account_sessions')
+    with op.batch_alter_table('sms_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sms_messages_mobile'))
+
+    op.drop_table('sms_messages')
     op.drop_table('notices')
     with op.batch_alter_table('his_visits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_his_visits_id_number_digest'))
