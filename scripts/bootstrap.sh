@@ -85,9 +85,11 @@ install_system_packages() {
     fi
 
     local wanted=("${SYSTEM_PACKAGES[@]}")
-    python_ok || wanted+=(python3)
-    # python3-venv only when creating a venv actually fails (and one is needed).
-    if ! venv_healthy && python_ok && ! venv_works; then
+    if ! python_ok; then
+        # No usable interpreter: Debian's python3 (3.11 on Debian 12) and its venv.
+        wanted+=(python3 python3-venv)
+    elif ! venv_healthy && ! venv_works; then
+        # python3-venv only when creating a venv actually fails.
         wanted+=(python3-venv)
     fi
 
@@ -149,7 +151,7 @@ create_venv() {
     fi
     if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
         log "pip install -e '.[test]'"
-        "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e "$ROOT[test]"
+        "$VENV/bin/python" -m pip install --disable-pip-version-check -q -e "${ROOT}[test]"
         touch "$STAMP"
     fi
 }

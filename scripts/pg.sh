@@ -4,7 +4,8 @@
 #   scripts/pg.sh start    start it (initdb on first use), create database
 #                          clinic_test, print its SQLAlchemy URL
 #   scripts/pg.sh url      print the URL of the running server
-#   scripts/pg.sh reset    drop and re-create clinic_test (server must run)
+#   scripts/pg.sh reset    drop all databases but postgres, create an empty
+#                          clinic_test, print the URL (server must run)
 #   scripts/pg.sh status   exit 0 if running
 #   scripts/pg.sh stop     stop it (keeps the data directory)
 #   scripts/pg.sh destroy  stop it and delete the data directory
@@ -33,10 +34,13 @@ find_bindir() {
     if [ -n "${PG_BINDIR:-}" ]; then
         printf '%s\n' "$PG_BINDIR"; return 0
     fi
-    local d
-    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
-    if [ -n "$d" ] && [ -x "$d/pg_ctl" ]; then
-        printf '%s\n' "$d"; return 0
+    local d newest=""
+    # The newest installed major version (a glob sorts 10 before 9: use sort -V).
+    newest="$(for d in /usr/lib/postgresql/*/bin; do
+                  [ -x "$d/pg_ctl" ] && printf '%s\n' "$d"
+              done | sort -V | tail -n 1 || true)"
+    if [ -n "$newest" ]; then
+        printf '%s\n' "$newest"; return 0
     fi
     if command -v pg_ctl >/dev/null 2>&1; then
         dirname "$(readlink -f "$(command -v pg_ctl)")"; return 0
@@ -48,8 +52,9 @@ BINDIR="$(find_bindir)"
 # Run a PostgreSQL binary as the user that owns the cluster.
 if [ "$(id -u)" = 0 ]; then
     getent passwd postgres >/dev/null || die "no 'postgres' system user (is the postgresql package installed?)"
+    RUNUSER="$(command -v runuser || echo /usr/sbin/runuser)"
     # cd / first: the checkout may sit in a folder that postgres cannot enter.
-    as_owner() { (cd / && runuser -u postgres -- "$@"); }
+    as_owner() { (cd / && "$RUNUSER" -u postgres -- "$@"); }
     OWNER=postgres
 else
     as_owner() { "$@"; }
@@ -146,8 +151,8 @@ start() {
         return 0
     fi
     init_cluster
-    local attempt port
-    for attempt in 1 2 3 4 5; do
+    local port
+    for _ in 1 2 3 4 5; do
         port="$(pick_port)"
         if pg pg_ctl -D "$DATA" -l "$LOGFILE" -w -t 60 -o "-p $port" start >/dev/null 2>&1; then
             ensure_db
@@ -179,8 +184,13 @@ case "${1:-}" in
         is_running || die "not running (scripts/pg.sh start)"
         url ;;
     reset)
+        # Drop every database but postgres and the templates (tests may make
+        # their own), then create an empty clinic_test.
         is_running || die "not running (scripts/pg.sh start)"
-        psql_cmd -c "DROP DATABASE IF EXISTS $DB_NAME WITH (FORCE)"
+        for db in $(psql_cmd -tA -c "SELECT datname FROM pg_database
+                                     WHERE datname NOT IN ('postgres', 'template0', 'template1')"); do
+            psql_cmd -c "DROP DATABASE \"$db\" WITH (FORCE)"
+        done
         psql_cmd -c "CREATE DATABASE $DB_NAME"
         url ;;
     status)

@@ -5,15 +5,16 @@
 #
 # Each run is `.venv/bin/python -m pytest` under a virtual X display
 # (xvfb-run -a), so GUI tests have a screen. The PostgreSQL run gets
-# CLINIC_TEST_DATABASE_URL from scripts/pg.sh; the server is stopped again on
-# exit, on failure and on Ctrl-C. pytest's exit code 5 (no tests collected)
-# counts as a failure. Exits non-zero if any run failed.
+# CLINIC_TEST_DATABASE_URL from scripts/pg.sh (database emptied first); a
+# server this script started is stopped and deleted on exit, on failure and on
+# Ctrl-C. pytest's exit code 5 (no tests collected) counts as a failure.
+# Exits non-zero if any run failed.
 #
 # Environment:
 #   PYTEST_ARGS              extra pytest arguments (word-split)
 #   CLINIC_SKIP_BOOTSTRAP=1  do not run scripts/bootstrap.sh first
-#   CLINIC_TEST_RUN_TIMEOUT  seconds one pytest run may take when there is no
-#                            terminal, as in CI (default 1500; 0: no limit)
+#   CLINIC_TEST_RUN_TIMEOUT  seconds one pytest run may take (default 1500;
+#                            0: no limit)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,14 +56,17 @@ run_pytest() {
         echo "test.sh: xvfb-run not found; GUI tests may be skipped or fail" >&2
     fi
     echo "=== pytest on $label ===" >&2
-    # A whole-run time limit, only without a terminal (CI): `timeout` puts the
-    # run in its own process group, which would keep Ctrl-C from reaching it.
+    # Run in the background and `wait`, so that a Ctrl-C or TERM reaches our
+    # trap at once; `timeout` makes its own process group, which the trap kills.
     local limit=()
-    if [ ! -t 0 ] && [ "$RUN_TIMEOUT" != 0 ]; then
+    if [ "$RUN_TIMEOUT" != 0 ]; then
         limit=(timeout -k 30 "$RUN_TIMEOUT")
     fi
     local rc=0
-    env "${envs[@]}" "${limit[@]}" "${display[@]}" "$PY" -m pytest "$@" || rc=$?
+    env "${envs[@]}" "${limit[@]}" "${display[@]}" "$PY" -m pytest "$@" &
+    child=$!
+    wait "$child" || rc=$?
+    child=""
     case "$rc" in
         0) ;;
         5) echo "test.sh: pytest on $label collected no tests: counted as a failure" >&2 ;;
@@ -73,14 +77,26 @@ run_pytest() {
 }
 
 started_pg=0
+child=""
+# shellcheck disable=SC2317  # called from traps
+on_signal() {
+    if [ -n "$child" ]; then
+        kill -TERM -- "-$child" 2>/dev/null || kill -TERM "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    exit "$1"
+}
+# shellcheck disable=SC2317
 cleanup() {
+    # A server this script started is thrown away; one that was already
+    # running (a developer's `scripts/pg.sh start`) is left alone.
     if [ "$started_pg" = 1 ]; then
-        bash scripts/pg.sh stop || true
+        bash scripts/pg.sh destroy || true
     fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 
 sqlite_rc=skipped
 pg_rc=skipped
