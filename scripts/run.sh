@@ -25,6 +25,8 @@ BASE_URL="http://$HOST:$PORT"
 
 export CLINIC_DATA_DIR="${CLINIC_DATA_DIR:-$ROOT/var/data}"
 export CLINIC_PUBLIC_BASE_URL="${CLINIC_PUBLIC_BASE_URL:-$BASE_URL}"
+# the simulated patients all come from this machine: the per-address SMS cap is for the real internet
+export CLINIC_SMS_HOURLY_CAP_PER_CLIENT="${CLINIC_SMS_HOURLY_CAP_PER_CLIENT:-100000}"
 mkdir -p "$CLINIC_DATA_DIR"
 
 log() { printf 'run.sh: %s\n' "$*" >&2; }

@@ -45,7 +45,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if workers > 1 and settings.is_sqlite:
         print("note: several workers share one SQLite file; PostgreSQL is recommended for that", file=sys.stderr)
     uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, workers=workers,
-                log_level=args.log_level, access_log=args.access_log, loop="auto", http="auto")
+                log_level=args.log_level, access_log=args.access_log, loop="auto", http="auto",
+                # open event streams never finish by themselves: give them a moment, then end them
+                timeout_graceful_shutdown=5)
     return 0
 
 

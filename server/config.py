@@ -63,6 +63,23 @@ class Settings(BaseSettings):
     # payments (sandbox gateway; behaves like WeChat Pay v3)
     payment_gateway: Literal["sandbox"] = "sandbox"
     sandbox_autopay: bool = False
+    wechatpay_mchid: str = "1900000109"
+    wechatpay_appid: str = "wx8888888888888888"
+    # Production: the platform public key (PEM text) with its serial, and the merchant's APIv3 key (32 chars).
+    # Empty in development: the sandbox gateway's keys, generated once under data_dir/sandbox_gateway/, are used.
+    wechatpay_platform_public_key: str = ""
+    wechatpay_platform_serial: str = ""
+    wechatpay_apiv3_key: str = ""
+    wechatpay_notify_tolerance_s: int = 300
+    # the sandbox's misbehaviour: notifications arrive late and more than once
+    sandbox_notify_delay_ms: int = 200
+    sandbox_notify_duplicates: int = 1
+
+    # staff event stream (SSE): keep-alive and session check interval, safety poll, retention of old events
+    events_heartbeat_s: float = 15.0
+    events_poll_s: float = 2.0
+    events_retention_days: int = 7
+    events_prune_interval_s: float = 3600.0
 
     # background jobs (hold expiry, reminders); tests may switch them off
     scheduler_enabled: bool = True

@@ -70,7 +70,17 @@ def _live(row: AccountSession | StaffSession | None, idle: int) -> bool:
     return t < row.expires_at and t - row.last_seen_at < dt.timedelta(seconds=idle)
 
 
-def _touch(db: Database, model: type[AccountSession] | type[StaffSession], row_id: int) -> None:
+def _touch_due(row: AccountSession | StaffSession, idle: int) -> bool:
+    """Refresh ``last_seen_at`` at most once a minute, but often enough that activity keeps a short idle
+    timeout from expiring (a quarter of it)."""
+    return now() - row.last_seen_at > min(TOUCH_EVERY, dt.timedelta(seconds=idle / 4))
+
+
+def _touch(session: Session, db: Database, model: type[AccountSession] | type[StaffSession],
+           row_id: int) -> None:
+    # End the request session's read first: on SQLite a writer request already holds the write lock
+    # (BEGIN IMMEDIATE), so a second write transaction would wait on it until the busy timeout.
+    session.commit()
     with db.transaction() as s:
         s.execute(update(model).where(model.id == row_id).values(last_seen_at=now()))
 
@@ -102,8 +112,11 @@ def current_account(request: Request, session: SessionDep, db: DbDep, settings: 
     account = session.get(Account, row.account_id)
     if account is None or not account.active:
         raise Unauthorized("session_expired", "登录已失效，请重新登录")
-    if now() - row.last_seen_at > TOUCH_EVERY:
-        _touch(db, AccountSession, row.id)
+    # End the look-up's transaction: on SQLite a writer request's first query took the write lock (BEGIN
+    # IMMEDIATE), and holding it while the route waits for a worker thread deadlocks under load.
+    session.commit()
+    if _touch_due(row, settings.session_idle_s):
+        _touch(session, db, AccountSession, row.id)
     return AccountCtx(account, row.id, Actor("account", account.id, client=client_address(request)))
 
 
@@ -116,8 +129,11 @@ def current_staff(request: Request, session: SessionDep, db: DbDep, settings: Se
     staff = session.get(Staff, row.staff_id)
     if staff is None or not staff.active:
         raise Unauthorized("session_expired", "登录已超时，请重新登录")
-    if now() - row.last_seen_at > TOUCH_EVERY:
-        _touch(db, StaffSession, row.id)
+    # End the look-up's transaction: on SQLite a writer request's first query took the write lock (BEGIN
+    # IMMEDIATE), and holding it while the route waits for a worker thread deadlocks under load.
+    session.commit()
+    if _touch_due(row, settings.staff_session_idle_s):
+        _touch(session, db, StaffSession, row.id)
     return StaffCtx(staff, row.id, Actor("staff", staff.id, role=staff.role, client=client_address(request)))
 
 

@@ -18,6 +18,8 @@ class Appointment(Base):
     __table_args__ = (
         Index("ix_appointments_doctor_start", "doctor_id", "starts_at"),
         Index("ix_appointments_status_hold", "status", "hold_expires_at"),
+        Index("ix_appointments_status_start", "status", "starts_at"),
+        Index("ix_appointments_patient_doctor", "patient_id", "doctor_id", "starts_at"),
     )
 
     id: Mapped[int] = pk()
@@ -36,6 +38,8 @@ class Appointment(Base):
     hold_expires_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)
     created_at: Mapped[dt.datetime] = created_at()
     paid_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)
+    # the payment that booked it (no FK: payments already points here, and a cycle complicates migrations)
+    payment_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)
     waiting_since: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)

@@ -21,5 +21,5 @@ def unsubscribe(fn: Callable[[], None]) -> None:
 
 
 def wake() -> None:
-    for fn in list(_subscribers):
+    for fn in list(_subscribers):  # noqa: PERF101 - a copy: subscribers may change meanwhile
         fn()

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, TZDateTime
+from server.db import Base
 from server.ids import BigId, created_at, pk
 
 
@@ -19,7 +19,12 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_topic_id", "topic", "id"),)
+    # the stream's filters read by (topic, id) and (doctor_id, id); retention prunes by time
+    __table_args__ = (
+        Index("ix_events_topic_id", "topic", "id"),
+        Index("ix_events_doctor_id_id", "doctor_id", "id"),
+        Index("ix_events_at", "at"),
+    )
 
     id: Mapped[int] = pk()
     at: Mapped[dt.datetime] = created_at()
@@ -27,6 +32,6 @@ class Event(Base):
     topic: Mapped[str] = mapped_column(String(16))  # clinical | prescription | money | admin
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[int] = mapped_column(BigId)
-    doctor_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
+    doctor_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     account_id: Mapped[int | None] = mapped_column(BigId, nullable=True, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

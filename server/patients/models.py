@@ -43,6 +43,7 @@ class Patient(Base):
     employer: Mapped[str] = mapped_column(String(100), default="")
     contact_name: Mapped[str] = mapped_column(String(32), default="")
     contact_id_number_enc: Mapped[str] = mapped_column(String(200), default="")
+    contact_id_number_masked: Mapped[str] = mapped_column(String(32), default="")
     contact_mobile: Mapped[str] = mapped_column(String(11), default="")
     occupation: Mapped[str] = mapped_column(String(32), default="")
     marital_status: Mapped[str] = mapped_column(String(16), default="")

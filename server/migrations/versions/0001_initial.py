@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:25:41.484666
+Create Date: 2026-11-25 18:48:43.139153
 """
 from __future__ import annotations
 
@@ -83,21 +83,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_events_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_events_doctor_id'), ['doctor_id'], unique=False)
+        batch_op.create_index('ix_events_at', ['at'], unique=False)
+        batch_op.create_index('ix_events_doctor_id_id', ['doctor_id', 'id'], unique=False)
         batch_op.create_index('ix_events_topic_id', ['topic', 'id'], unique=False)
 
     op.create_table('gateway_notifications',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('notification_id', sa.String(length=64), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=64), nullable=True),
     sa.Column('event_type', sa.String(length=48), nullable=False),
     sa.Column('out_trade_no', sa.String(length=32), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('outcome', sa.String(length=24), nullable=False),
+    sa.Column('deliveries', sa.Integer(), nullable=False),
+    sa.Column('outcome', sa.String(length=48), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_gateway_notifications')),
-    sa.UniqueConstraint('notification_id', name=op.f('uq_gateway_notifications_notification_id'))
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_gateway_notifications_dedupe_key'))
     )
     with op.batch_alter_table('gateway_notifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_gateway_notifications_notification_id'), ['notification_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_gateway_notifications_out_trade_no'), ['out_trade_no'], unique=False)
 
     op.create_table('his_visits',
@@ -117,6 +121,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_his_visits_card', ['card_type', 'card_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_his_visits_id_number_digest'), ['id_number_digest'], unique=False)
 
+    op.create_table('login_failures',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('mobile', sa.String(length=11), nullable=False),
+    sa.Column('client', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
+    )
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_failures_mobile'), ['mobile'], unique=False)
+
     op.create_table('notices',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -125,6 +139,27 @@ def upgrade() -> None:
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices')),
     sa.UniqueConstraint('version', name=op.f('uq_notices_version'))
+    )
+    op.create_table('sandbox_transactions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('prepay_id', sa.String(length=64), nullable=False),
+    sa.Column('out_trade_no', sa.String(length=32), nullable=False),
+    sa.Column('mchid', sa.String(length=32), nullable=False),
+    sa.Column('appid', sa.String(length=32), nullable=False),
+    sa.Column('description', sa.String(length=128), nullable=False),
+    sa.Column('amount_total', sa.Integer(), nullable=False),
+    sa.Column('currency', sa.String(length=8), nullable=False),
+    sa.Column('payer_openid', sa.String(length=64), nullable=False),
+    sa.Column('notify_url', sa.String(length=300), nullable=False),
+    sa.Column('trade_state', sa.String(length=16), nullable=False),
+    sa.Column('transaction_id', sa.String(length=32), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('time_expire', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('success_time', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_transactions')),
+    sa.UniqueConstraint('out_trade_no', name=op.f('uq_sandbox_transactions_out_trade_no')),
+    sa.UniqueConstraint('prepay_id', name=op.f('uq_sandbox_transactions_prepay_id')),
+    sa.UniqueConstraint('transaction_id', name=op.f('uq_sandbox_transactions_transaction_id'))
     )
     op.create_table('sms_messages',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -156,6 +191,32 @@ def upgrade() -> None:
     with op.batch_alter_table('account_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_account_sessions_account_id'), ['account_id'], unique=False)
 
+    op.create_table('account_tickets',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('purpose', sa.String(length=16), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_account_tickets_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account_tickets')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_account_tickets_token_hash'))
+    )
+    with op.batch_alter_table('account_tickets', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_account_tickets_account_id'), ['account_id'], unique=False)
+
+    op.create_table('feedback',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_feedback_account_id_accounts'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback'))
+    )
+    with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feedback_account_id'), ['account_id'], unique=False)
+
     op.create_table('files',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -186,6 +247,28 @@ def upgrade() -> None:
     with op.batch_alter_table('notice_acceptances', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notice_acceptances_account_id'), ['account_id'], unique=False)
 
+    op.create_table('sms_codes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('mobile', sa.String(length=11), nullable=False),
+    sa.Column('purpose', sa.String(length=24), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('client', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('void_reason', sa.String(length=16), nullable=False),
+    sa.Column('message_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['message_id'], ['sms_messages.id'], name=op.f('fk_sms_codes_message_id_sms_messages'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sms_codes'))
+    )
+    with op.batch_alter_table('sms_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sms_codes_client'), ['client'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_codes_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sms_codes_mobile'), ['mobile'], unique=False)
+        batch_op.create_index('ix_sms_codes_mobile_purpose_id', ['mobile', 'purpose', 'id'], unique=False)
+
     op.create_table('doctors',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('department_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -204,6 +287,14 @@ def upgrade() -> None:
     with op.batch_alter_table('doctors', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_doctors_department_id'), ['department_id'], unique=False)
 
+    op.create_table('feedback_files',
+    sa.Column('feedback_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('file_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['feedback_id'], ['feedback.id'], name=op.f('fk_feedback_files_feedback_id_feedback'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['file_id'], ['files.id'], name=op.f('fk_feedback_files_file_id_files')),
+    sa.PrimaryKeyConstraint('feedback_id', 'file_id', name=op.f('pk_feedback_files'))
+    )
     op.create_table('patients',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -230,6 +321,7 @@ def upgrade() -> None:
     sa.Column('employer', sa.String(length=100), nullable=False),
     sa.Column('contact_name', sa.String(length=32), nullable=False),
     sa.Column('contact_id_number_enc', sa.String(length=200), nullable=False),
+    sa.Column('contact_id_number_masked', sa.String(length=32), nullable=False),
     sa.Column('contact_mobile', sa.String(length=11), nullable=False),
     sa.Column('occupation', sa.String(length=32), nullable=False),
     sa.Column('marital_status', sa.String(length=16), nullable=False),
@@ -327,6 +419,7 @@ def upgrade() -> None:
     sa.Column('hold_expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('reminder_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('checked_in_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('waiting_since', sa.DateTime(timezone=True), nullable=True),
@@ -349,9 +442,11 @@ def upgrade() -> None:
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_appointments_account_id'), ['account_id'], unique=False)
         batch_op.create_index('ix_appointments_doctor_start', ['doctor_id', 'starts_at'], unique=False)
+        batch_op.create_index('ix_appointments_patient_doctor', ['patient_id', 'doctor_id', 'starts_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_appointments_patient_id'), ['patient_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_appointments_slot_id'), ['slot_id'], unique=False)
         batch_op.create_index('ix_appointments_status_hold', ['status', 'hold_expires_at'], unique=False)
+        batch_op.create_index('ix_appointments_status_start', ['status', 'starts_at'], unique=False)
 
     op.create_table('condition_descriptions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -376,7 +471,9 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('refunded_fen', sa.Integer(), nullable=False),
+    sa.Column('orphan_reason', sa.String(length=48), nullable=False),
     sa.CheckConstraint('amount_fen > 0', name=op.f('ck_payments_amount_positive')),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_payments_account_id_accounts')),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_payments_appointment_id_appointments')),
@@ -387,6 +484,7 @@ def upgrade() -> None:
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_payments_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payments_appointment_id'), ['appointment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payments_status'), ['status'], unique=False)
 
     op.create_table('description_files',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -411,15 +509,18 @@ def downgrade() -> None:
 
     op.drop_table('description_files')
     with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payments_status'))
         batch_op.drop_index(batch_op.f('ix_payments_appointment_id'))
         batch_op.drop_index(batch_op.f('ix_payments_account_id'))
 
     op.drop_table('payments')
     op.drop_table('condition_descriptions')
     with op.batch_alter_table('appointments', schema=None) as batch_op:
+        batch_op.drop_index('ix_appointments_status_start')
         batch_op.drop_index('ix_appointments_status_hold')
         batch_op.drop_index(batch_op.f('ix_appointments_slot_id'))
         batch_op.drop_index(batch_op.f('ix_appointments_patient_id'))
+        batch_op.drop_index('ix_appointments_patient_doctor')
         batch_op.drop_index('ix_appointments_doctor_start')
         batch_op.drop_index(batch_op.f('ix_appointments_account_id'))
 
@@ -443,10 +544,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_patients_account_id'))
 
     op.drop_table('patients')
+    op.drop_table('feedback_files')
     with op.batch_alter_table('doctors', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_doctors_department_id'))
 
     op.drop_table('doctors')
+    with op.batch_alter_table('sms_codes', schema=None) as batch_op:
+        batch_op.drop_index('ix_sms_codes_mobile_purpose_id')
+        batch_op.drop_index(batch_op.f('ix_sms_codes_mobile'))
+        batch_op.drop_index(batch_op.f('ix_sms_codes_created_at'))
+        batch_op.drop_index(batch_op.f('ix_sms_codes_client'))
+
+    op.drop_table('sms_codes')
     with op.batch_alter_table('notice_acceptances', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notice_acceptances_account_id'))
 
@@ -455,6 +564,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_files_account_id'))
 
     op.drop_table('files')
+    with op.batch_alter_table('feedback', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_feedback_account_id'))
+
+    op.drop_table('feedback')
+    with op.batch_alter_table('account_tickets', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_account_tickets_account_id'))
+
+    op.drop_table('account_tickets')
     with op.batch_alter_table('account_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_sessions_account_id'))
 
@@ -463,7 +580,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sms_messages_mobile'))
 
     op.drop_table('sms_messages')
+    op.drop_table('sandbox_transactions')
     op.drop_table('notices')
+    with op.batch_alter_table('login_failures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_failures_mobile'))
+
+    op.drop_table('login_failures')
     with op.batch_alter_table('his_visits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_his_visits_id_number_digest'))
         batch_op.drop_index('ix_his_visits_card')
@@ -471,11 +593,13 @@ def downgrade() -> None:
     op.drop_table('his_visits')
     with op.batch_alter_table('gateway_notifications', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_gateway_notifications_out_trade_no'))
+        batch_op.drop_index(batch_op.f('ix_gateway_notifications_notification_id'))
 
     op.drop_table('gateway_notifications')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_topic_id')
-        batch_op.drop_index(batch_op.f('ix_events_doctor_id'))
+        batch_op.drop_index('ix_events_doctor_id_id')
+        batch_op.drop_index('ix_events_at')
         batch_op.drop_index(batch_op.f('ix_events_account_id'))
 
     op.drop_table('events')

@@ -1,0 +1,113 @@
+"""Request and response shapes of appointments, for the mini-program and the workstation."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from server.catalogue.schemas import VisitPublic
+
+MAX_ID = 2**53
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class AppointmentCreate(BaseModel):
+    patient_id: Id
+    slot_id: Id
+    notice_version: int = Field(ge=1, le=MAX_ID, description="the notice version the holder accepted")
+
+
+class DescriptionCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=2000, description="病情描述")
+    file_ids: list[Id] = Field(default_factory=list, max_length=50,
+                               description="uploaded files (purpose description); at most "
+                                           "settings.description_max_files (9 by default)")
+
+
+class DescriptionPublic(BaseModel):
+    text: str
+    file_ids: list[int]
+    submitted_at: dt.datetime
+
+
+class AppointmentSummary(BaseModel):
+    id: int
+    number: str
+    status: str
+    status_label: str
+    patient_id: int
+    patient_name: str
+    doctor_id: int
+    doctor_name: str
+    doctor_title: str
+    department_id: int
+    department_name: str
+    slot_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    fee_fen: int
+    hold_expires_at: dt.datetime | None
+    paid_at: dt.datetime | None
+    created_at: dt.datetime
+    refund_status: str | None = Field(default=None, description="refunding | refunded … (null: no refund)")
+
+
+class AppointmentDetail(AppointmentSummary):
+    checked_in_at: dt.datetime | None
+    waiting_since: dt.datetime | None
+    completed_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    end_reason: str
+    checkin_opens_at: dt.datetime
+    checkin_closes_at: dt.datetime
+    can_check_in: bool
+    description: DescriptionPublic | None
+    eligibility_visit: VisitPublic | None
+
+
+class RecordPublic(AppointmentSummary):
+    """One entry of 我的问诊 (seed 2.4): the visit with what was written during it."""
+
+    completed_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    end_reason: str
+    description: DescriptionPublic | None
+    diagnosis: str | None = Field(description="the doctor's diagnosis, once the visit is completed")
+
+
+class StaffPatient(BaseModel):
+    id: int
+    name: str
+    sex: str
+    age: int | None
+    id_number_masked: str
+    card_type: str | None
+    card_no: str | None
+
+
+class StaffAppointment(BaseModel):
+    """An appointment as the workstation shows it. Clinical fields are null for a clerk."""
+
+    id: int
+    number: str
+    status: str
+    status_label: str
+    doctor_id: int
+    doctor_name: str
+    department_id: int
+    department_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    fee_fen: int
+    paid_at: dt.datetime | None
+    checked_in_at: dt.datetime | None
+    waiting_since: dt.datetime | None
+    waiting_s: int | None = Field(description="seconds since the patient started waiting (while waiting)")
+    patient: StaffPatient
+    clinical: bool = Field(description="false when clinical fields are withheld for this role")
+    eligibility_visit: VisitPublic | None
+    description: DescriptionPublic | None
+    diagnosis_code: str | None
+    diagnosis_name: str | None
+    notes: str | None

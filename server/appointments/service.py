@@ -1,0 +1,481 @@
+"""Appointments: booking a slot, the appointment state machine, check-in and the condition description.
+
+Every status change goes through :func:`transition`, which checks DOMAIN.md's machine, writes the change with a
+conditional UPDATE (``WHERE status = <the status we saw>``, so two workers can never both apply a change) and
+records the event the doctor's queue and the audit log are built from.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from server.actor import Actor
+from server.appointments import schemas
+from server.appointments.models import Appointment, ConditionDescription, DescriptionFile
+from server.catalogue import service as catalogue
+from server.catalogue.models import Department, Doctor, HisVisit, Slot
+from server.config import get_settings
+from server.errors import AppError, Conflict, InvalidState, NotFound
+from server.events.service import record_change
+from server.files.service import owned_files
+from server.ids import order_number
+from server.patients.models import Patient
+from server.timeutil import TZ, combine, now
+
+STATUS_LABELS: dict[str, str] = {
+    "pending_payment": "待支付",
+    "booked": "已预约",
+    "checked_in": "已签到",
+    "waiting": "候诊中",
+    "in_consultation": "就诊中",
+    "completed": "已完成",
+    "expired": "已失效",
+    "cancelled": "已取消",
+    "missed": "已过号",
+    "cancelled_by_hospital": "医院已停诊",
+}
+
+# the machine of DOMAIN.md; expired -> booked is a payment that arrived after the hold lapsed and could retake
+# the slot (confirm_payment); pending_payment -> cancelled_by_hospital is a clinic stop over an unpaid hold
+ALLOWED: dict[str, frozenset[str]] = {
+    "pending_payment": frozenset({"booked", "expired", "cancelled_by_hospital"}),
+    "booked": frozenset({"checked_in", "cancelled", "missed", "cancelled_by_hospital"}),
+    "checked_in": frozenset({"waiting", "cancelled", "cancelled_by_hospital"}),
+    "waiting": frozenset({"in_consultation", "cancelled", "cancelled_by_hospital"}),
+    "in_consultation": frozenset({"completed", "cancelled"}),
+    "completed": frozenset({"cancelled"}),
+    "missed": frozenset({"cancelled"}),
+    "expired": frozenset({"booked"}),
+    "cancelled": frozenset(),
+    "cancelled_by_hospital": frozenset(),
+}
+# statuses that count in slots.booked; entering a released one gives the place back
+RELEASED = frozenset({"expired", "cancelled", "cancelled_by_hospital"})
+# one of these per patient, doctor and day
+ACTIVE = ("pending_payment", "booked", "checked_in", "waiting", "in_consultation")
+# paid and not (yet) refunded
+HOLDING_PAID = ("booked", "checked_in", "waiting", "in_consultation", "completed", "missed")
+QUEUE_STATUSES = ("checked_in", "waiting", "in_consultation", "completed", "missed")
+
+_ACTION: dict[str, str] = {
+    "booked": "确认支付", "checked_in": "签到", "waiting": "提交病情描述", "in_consultation": "接诊",
+    "completed": "结束就诊", "expired": "作废", "cancelled": "取消", "missed": "标记为过号",
+    "cancelled_by_hospital": "停诊取消",
+}
+_TIMESTAMP: dict[str, str] = {
+    "checked_in": "checked_in_at", "waiting": "waiting_since", "in_consultation": "called_at",
+    "completed": "completed_at",
+}
+
+_SPECIFIC_REFUSALS: dict[tuple[str, str], str] = {
+    ("pending_payment", "checked_in"): "预约尚未支付，请先支付诊费后再签到",
+    ("checked_in", "checked_in"): "您已签到，请填写病情描述",
+    ("waiting", "checked_in"): "您已签到并提交病情描述，请在候诊页面等待医生视频接通",
+    ("booked", "waiting"): "请先点击【复诊签到】，签到后再填写病情描述",
+    ("waiting", "waiting"): "病情描述已提交，不能修改；请在候诊页面等待医生视频接通",
+    ("in_consultation", "waiting"): "医生已接诊，病情描述不能再修改",
+    ("completed", "waiting"): "本次复诊已结束，病情描述不能再修改",
+}
+
+
+def label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def refusal(current: str, to_status: str) -> str:
+    specific = _SPECIFIC_REFUSALS.get((current, to_status))
+    if specific:
+        return specific
+    return f"预约当前状态为「{label(current)}」，不能{_ACTION.get(to_status, '变更为' + label(to_status))}"
+
+
+def ensure_allowed(appt: Appointment, to_status: str) -> None:
+    if to_status not in ALLOWED.get(appt.status, frozenset()):
+        raise InvalidState(refusal(appt.status, to_status), details={"status": appt.status, "to": to_status})
+
+
+def event_payload(session: Session, appt: Appointment) -> dict[str, Any]:
+    """What a workstation needs to redraw its queue row without asking again (no clinical text)."""
+    patient = session.get(Patient, appt.patient_id)
+    return {
+        "appointment_id": appt.id,
+        "number": appt.number,
+        "status": appt.status,
+        "status_label": label(appt.status),
+        "doctor_id": appt.doctor_id,
+        "patient_id": appt.patient_id,
+        "patient_name": patient.name if patient else "",
+        "starts_at": appt.starts_at.isoformat(),
+        "ends_at": appt.ends_at.isoformat(),
+        "waiting_since": appt.waiting_since.isoformat() if appt.waiting_since else None,
+    }
+
+
+def transition(session: Session, appt: Appointment, to_status: str, *, actor: Actor, reason: str = "",
+               values: dict[str, Any] | None = None) -> Appointment:
+    """The only way an appointment changes status. An illegal or lost-race change raises InvalidState."""
+    ensure_allowed(appt, to_status)
+    current = appt.status
+    t = now()
+    vals: dict[str, Any] = {"status": to_status}
+    if to_status in _TIMESTAMP:
+        vals[_TIMESTAMP[to_status]] = t
+    if to_status in RELEASED or to_status == "missed":
+        vals["ended_at"] = t
+        vals["end_reason"] = reason[:200]
+    vals.update(values or {})
+    res = session.execute(update(Appointment).where(Appointment.id == appt.id, Appointment.status == current)
+                          .values(**vals).execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        raise InvalidState("预约状态已发生变化，请刷新后重试", details={"status": current, "to": to_status})
+    for key, value in vals.items():
+        set_committed_value(appt, key, value)
+    if to_status in RELEASED and current not in RELEASED:
+        catalogue.release_slot(session, slot_id=appt.slot_id)
+    payload = event_payload(session, appt)
+    record_change(session, actor=actor, kind=f"appointment.{to_status}", object_type="appointment",
+                  object_id=appt.id, topic="clinical", doctor_id=appt.doctor_id, account_id=appt.account_id,
+                  payload=payload, details={**payload, "from": current, "reason": reason})
+    return appt
+
+
+# --- reading --------------------------------------------------------------------------------------------------
+
+
+def get_owned(session: Session, *, account_id: int, appointment_id: int, lock: bool = False) -> Appointment:
+    """The holder's own appointment; another holder's answers exactly like a missing one."""
+    q = select(Appointment).where(Appointment.id == appointment_id, Appointment.account_id == account_id)
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    appt = session.execute(q).scalar_one_or_none()
+    if appt is None:
+        raise NotFound("预约")
+    return appt
+
+
+def checkin_window(appt: Appointment) -> tuple[dt.datetime, dt.datetime]:
+    s = get_settings()
+    return (appt.starts_at - dt.timedelta(minutes=s.checkin_opens_minutes_before),
+            appt.ends_at + dt.timedelta(minutes=s.checkin_closes_minutes_after))
+
+
+def can_check_in(appt: Appointment, *, at: dt.datetime | None = None) -> bool:
+    opens, closes = checkin_window(appt)
+    return appt.status == "booked" and opens <= (at or now()) <= closes
+
+
+def _description(session: Session, appointment_id: int) -> schemas.DescriptionPublic | None:
+    desc = session.execute(select(ConditionDescription).where(ConditionDescription.appointment_id == appointment_id)
+                           ).scalar_one_or_none()
+    if desc is None:
+        return None
+    files = session.execute(select(DescriptionFile.file_id).where(DescriptionFile.description_id == desc.id)
+                            .order_by(DescriptionFile.position, DescriptionFile.id)).scalars().all()
+    return schemas.DescriptionPublic(text=desc.text, file_ids=list(files), submitted_at=desc.submitted_at)
+
+
+def _visit(session: Session, visit_id: int | None) -> schemas.VisitPublic | None:
+    if visit_id is None:
+        return None
+    visit = session.get(HisVisit, visit_id)
+    if visit is None:
+        return None
+    dep = session.execute(select(Department.name).where(Department.code == visit.department_code)).scalar()
+    return schemas.VisitPublic(visit_date=visit.visit_date, department=dep or visit.department_code,
+                               doctor_name=visit.doctor_name, diagnosis=visit.diagnosis)
+
+
+def refund_status(session: Session, appt: Appointment) -> str | None:
+    """Null until the refund slice reports a refund for the appointment."""
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    appt: Appointment
+    patient: Patient
+    doctor: Doctor
+    department: Department
+
+
+def _rows(session: Session, q: Any) -> list[Row]:
+    return [Row(a, p, d, dep) for a, p, d, dep in session.execute(q).all()]
+
+
+def _base_query() -> Any:
+    return (select(Appointment, Patient, Doctor, Department)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .join(Doctor, Doctor.id == Appointment.doctor_id)
+            .join(Department, Department.id == Appointment.department_id))
+
+
+def summary(session: Session, row: Row) -> dict[str, Any]:
+    a = row.appt
+    return {
+        "id": a.id, "number": a.number, "status": a.status, "status_label": label(a.status),
+        "patient_id": a.patient_id, "patient_name": row.patient.name, "doctor_id": a.doctor_id,
+        "doctor_name": row.doctor.name, "doctor_title": row.doctor.title, "department_id": a.department_id,
+        "department_name": row.department.name, "slot_id": a.slot_id, "starts_at": a.starts_at,
+        "ends_at": a.ends_at, "fee_fen": a.fee_fen, "hold_expires_at": a.hold_expires_at, "paid_at": a.paid_at,
+        "created_at": a.created_at, "refund_status": refund_status(session, a),
+    }
+
+
+def load_row(session: Session, appt: Appointment) -> Row:
+    return _rows(session, _base_query().where(Appointment.id == appt.id))[0]
+
+
+def detail(session: Session, appt: Appointment) -> schemas.AppointmentDetail:
+    row = load_row(session, appt)
+    opens, closes = checkin_window(appt)
+    return schemas.AppointmentDetail(
+        **summary(session, row), checked_in_at=appt.checked_in_at, waiting_since=appt.waiting_since,
+        completed_at=appt.completed_at, ended_at=appt.ended_at, end_reason=appt.end_reason,
+        checkin_opens_at=opens, checkin_closes_at=closes, can_check_in=can_check_in(appt),
+        description=_description(session, appt.id), eligibility_visit=_visit(session, appt.eligibility_visit_id))
+
+
+def list_for_account(session: Session, *, account_id: int, patient_id: int | None = None, limit: int = 50,
+                     offset: int = 0) -> list[schemas.AppointmentSummary]:
+    q = _base_query().where(Appointment.account_id == account_id)
+    if patient_id is not None:
+        q = q.where(Appointment.patient_id == patient_id)
+    q = q.order_by(Appointment.created_at.desc(), Appointment.id.desc()).limit(limit).offset(offset)
+    return [schemas.AppointmentSummary(**summary(session, r)) for r in _rows(session, q)]
+
+
+def records_for_account(session: Session, *, account_id: int, patient_id: int | None = None, limit: int = 50,
+                        offset: int = 0) -> list[schemas.RecordPublic]:
+    """我的问诊: every visit that was paid for, newest first, with what was written during it."""
+    q = _base_query().where(Appointment.account_id == account_id,
+                            Appointment.paid_at.is_not(None))
+    if patient_id is not None:
+        q = q.where(Appointment.patient_id == patient_id)
+    q = q.order_by(Appointment.starts_at.desc(), Appointment.id.desc()).limit(limit).offset(offset)
+    out = []
+    for r in _rows(session, q):
+        a = r.appt
+        diagnosis = (a.diagnosis_name or None) if a.status == "completed" else None
+        out.append(schemas.RecordPublic(**summary(session, r), completed_at=a.completed_at, ended_at=a.ended_at,
+                                        end_reason=a.end_reason, description=_description(session, a.id),
+                                        diagnosis=diagnosis))
+    return out
+
+
+# --- booking --------------------------------------------------------------------------------------------------
+
+
+def _day_bounds(at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    day = at.astimezone(TZ).date()
+    return combine(day, dt.time.min), combine(day + dt.timedelta(days=1), dt.time.min)
+
+
+def _duplicate(session: Session, *, patient_id: int, doctor_id: int, starts_at: dt.datetime,
+               exclude_id: int | None = None) -> Appointment | None:
+    lo, hi = _day_bounds(starts_at)
+    q = select(Appointment).where(Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
+                                  Appointment.starts_at >= lo, Appointment.starts_at < hi,
+                                  Appointment.status.in_(ACTIVE))
+    if exclude_id is not None:
+        q = q.where(Appointment.id != exclude_id)
+    return session.execute(q.limit(1)).scalar_one_or_none()
+
+
+def book(session: Session, *, actor: Actor, account_id: int, patient_id: int, slot_id: int,
+         notice_version: int) -> Appointment:
+    """Hold a place for an unpaid appointment (seed 2.3 (3)): the holder pays within ``hold_minutes``."""
+    settings = get_settings()
+    notice = catalogue.current_notice(session)
+    if notice_version != notice.version:
+        raise Conflict("notice_outdated", "复诊须知已更新，请重新阅读最新的复诊须知并点击【我同意】后再预约")
+    if not catalogue.has_accepted(session, account_id=account_id, version=notice.version):
+        raise Conflict("notice_not_accepted", "请先阅读复诊须知并点击【我同意】后再预约")
+    patient = catalogue.owned_patient(session, account_id=account_id, patient_id=patient_id, lock=True)
+    slot = session.get(Slot, slot_id)
+    if slot is None or slot.status == "removed":
+        raise NotFound("号源")
+    doctor = session.get(Doctor, slot.doctor_id)
+    department = session.get(Department, doctor.department_id) if doctor else None
+    if doctor is None or department is None or not doctor.active or not department.active:
+        raise Conflict("slot_unavailable", "该医生暂停在线复诊，请选择其他医生")
+    eligibility = catalogue.check_eligibility(session, patient=patient, department=department)
+    if not eligibility.eligible:
+        raise Conflict("not_eligible", eligibility.reason)
+    if slot.status != "open":
+        raise Conflict("slot_unavailable", "该时段医生停诊，请选择其他时间")
+    t = now()
+    if slot.starts_at <= t:
+        raise Conflict("slot_started", "该时段已开始或已结束，请选择其他时间")
+    if slot.booked >= slot.capacity:
+        raise Conflict("slot_full", "该时段号源已约满，请选择其他时间")
+    other = _duplicate(session, patient_id=patient.id, doctor_id=doctor.id, starts_at=slot.starts_at)
+    if other is not None:
+        raise Conflict("duplicate_booking",
+                       f"{patient.name}当天已预约{doctor.name}医生（{other.starts_at:%H:%M}，{label(other.status)}），"
+                       "请勿重复预约", )
+    if not catalogue.take_slot(session, slot_id=slot.id):
+        raise Conflict("slot_full", "该时段号源已约满，请选择其他时间")
+    visit = eligibility.visit
+    appt = Appointment(number=order_number("A"), account_id=account_id, patient_id=patient.id, doctor_id=doctor.id,
+                       department_id=department.id, slot_id=slot.id, starts_at=slot.starts_at, ends_at=slot.ends_at,
+                       fee_fen=doctor.fee_fen, status="pending_payment", notice_version=notice.version,
+                       eligibility_visit_id=visit.id if isinstance(visit, HisVisit) else None,
+                       hold_expires_at=t + dt.timedelta(minutes=settings.hold_minutes), created_at=t)
+    session.add(appt)
+    session.flush()
+    payload = event_payload(session, appt)
+    record_change(session, actor=actor, kind="appointment.pending_payment", object_type="appointment",
+                  object_id=appt.id, topic="clinical", doctor_id=appt.doctor_id, account_id=account_id,
+                  payload=payload, details={**payload, "from": None, "fee_fen": appt.fee_fen,
+                                            "hold_expires_at": appt.hold_expires_at.isoformat()})
+    return appt
+
+
+def confirm_payment(session: Session, *, appointment_id: int, payment_id: int, actor: Actor) -> Appointment:
+    """The gateway confirmed the consultation fee: pending_payment -> booked.
+
+    Idempotent for the same payment. A payment that arrives after the hold expired retakes the slot when a place
+    is still free; otherwise raises ``slot_lost_after_payment`` (409) and changes nothing, so the caller refunds
+    the money. A second, different payment for an already paid appointment raises ``already_paid`` (refund it).
+    """
+    appt = session.execute(select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if appt is None:
+        raise NotFound("预约")
+    paid = {"paid_at": now(), "payment_id": payment_id}
+    if appt.status == "pending_payment":
+        return transition(session, appt, "booked", actor=actor, values=paid)
+    if appt.payment_id == payment_id and appt.status not in RELEASED:
+        return appt
+    if appt.status == "expired" and appt.payment_id is None:
+        lost = AppError("slot_lost_after_payment", "支付完成前预约已超时，且该时段号源已被约满，诊费将按原支付路径退回",
+                        status=409, details={"appointment_id": appt.id, "status": appt.status})
+        if _duplicate(session, patient_id=appt.patient_id, doctor_id=appt.doctor_id, starts_at=appt.starts_at,
+                      exclude_id=appt.id) is not None:
+            raise lost
+        if not catalogue.take_slot(session, slot_id=appt.slot_id):
+            raise lost
+        return transition(session, appt, "booked", actor=actor,
+                          values={**paid, "ended_at": None, "end_reason": ""})
+    if appt.status in HOLDING_PAID:
+        raise AppError("already_paid", "该预约已支付，本笔重复支付将按原支付路径退回", status=409,
+                       details={"appointment_id": appt.id, "status": appt.status})
+    raise AppError("slot_lost_after_payment", f"该预约{label(appt.status)}，诊费将按原支付路径退回", status=409,
+                   details={"appointment_id": appt.id, "status": appt.status})
+
+
+# --- the day of the visit -------------------------------------------------------------------------------------
+
+
+def _window_text(opens: dt.datetime, closes: dt.datetime, *, at: dt.datetime) -> str:
+    day = "" if opens.date() == at.date() else f"{opens.month}月{opens.day}日 "
+    return f"{day}{opens:%H:%M}–{closes:%H:%M}"
+
+
+def check_in(session: Session, *, actor: Actor, account_id: int, appointment_id: int) -> Appointment:
+    """复诊签到: only while the day's window is open (around the slot's time)."""
+    appt = get_owned(session, account_id=account_id, appointment_id=appointment_id, lock=True)
+    ensure_allowed(appt, "checked_in")
+    opens, closes = checkin_window(appt)
+    t = now()
+    window = _window_text(opens, closes, at=t)
+    details = {"checkin_opens_at": opens.isoformat(), "checkin_closes_at": closes.isoformat()}
+    if t < opens:
+        raise Conflict("checkin_not_open", f"还未到签到时间，请在 {window} 之间签到", details=details)
+    if t > closes:
+        raise Conflict("checkin_not_open", f"签到时间已过（请在 {window} 之间签到），"
+                                           "如未能就诊，可在预约详情中申请退号", details=details)
+    return transition(session, appt, "checked_in", actor=actor)
+
+
+def _description_files(session: Session, *, account_id: int, file_ids: list[int]) -> list[int]:
+    """The holder's own uploads for a description; someone else's file answers like a missing one."""
+    return [f.id for f in owned_files(session, account_id=account_id, file_ids=file_ids, purpose="description")]
+
+
+def submit_description(session: Session, *, actor: Actor, account_id: int, appointment_id: int, text: str,
+                       file_ids: list[int]) -> Appointment:
+    """病情描述 after check-in; submitting it puts the patient in the doctor's waiting queue, and fixes it."""
+    settings = get_settings()
+    file_ids = list(dict.fromkeys(file_ids))
+    if len(file_ids) > settings.description_max_files:
+        raise AppError("too_many_files", f"最多上传{settings.description_max_files}个文件，请删减后再提交",
+                       status=422)
+    text = text.strip()
+    if not text:
+        raise AppError("description_empty", "请填写病情描述", status=422)
+    appt = get_owned(session, account_id=account_id, appointment_id=appointment_id, lock=True)
+    ensure_allowed(appt, "waiting")
+    file_ids = _description_files(session, account_id=account_id, file_ids=file_ids)
+    desc = ConditionDescription(appointment_id=appt.id, text=text, submitted_at=now())
+    session.add(desc)
+    session.flush()
+    for pos, fid in enumerate(file_ids):
+        session.add(DescriptionFile(description_id=desc.id, file_id=fid, position=pos))
+    session.flush()
+    return transition(session, appt, "waiting", actor=actor)
+
+
+# --- the workstation ------------------------------------------------------------------------------------------
+
+
+def _age(birth: dt.date | None, on: dt.date) -> int | None:
+    if birth is None:
+        return None
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def staff_view(session: Session, row: Row, *, clinical: bool, at: dt.datetime | None = None
+               ) -> schemas.StaffAppointment:
+    a, p = row.appt, row.patient
+    t = at or now()
+    waiting_s = int((t - a.waiting_since).total_seconds()) if a.status == "waiting" and a.waiting_since else None
+    return schemas.StaffAppointment(
+        id=a.id, number=a.number, status=a.status, status_label=label(a.status), doctor_id=a.doctor_id,
+        doctor_name=row.doctor.name, department_id=a.department_id, department_name=row.department.name,
+        starts_at=a.starts_at, ends_at=a.ends_at, fee_fen=a.fee_fen, paid_at=a.paid_at,
+        checked_in_at=a.checked_in_at, waiting_since=a.waiting_since, waiting_s=waiting_s,
+        patient=schemas.StaffPatient(id=p.id, name=p.name, sex=p.sex, age=_age(p.birth_date, t.date()),
+                                     id_number_masked=p.id_number_masked, card_type=p.card_type,
+                                     card_no=p.card_no),
+        clinical=clinical,
+        eligibility_visit=_visit(session, a.eligibility_visit_id) if clinical else None,
+        description=_description(session, a.id) if clinical else None,
+        diagnosis_code=a.diagnosis_code if clinical else None,
+        diagnosis_name=a.diagnosis_name if clinical else None,
+        notes=a.notes if clinical else None)
+
+
+def doctor_queue(session: Session, *, doctor_id: int | None, day: dt.date | None = None
+                 ) -> list[schemas.StaffAppointment]:
+    """Today's patients of one doctor who checked in (and how their visits went), in order of appointment."""
+    if doctor_id is None:
+        return []
+    t = now()
+    lo, hi = _day_bounds(combine(day, dt.time(12)) if day else t)
+    q = (_base_query().where(Appointment.doctor_id == doctor_id, Appointment.starts_at >= lo,
+                             Appointment.starts_at < hi, Appointment.status.in_(QUEUE_STATUSES))
+         .order_by(Appointment.starts_at, Appointment.waiting_since.is_(None), Appointment.waiting_since,
+                   Appointment.id))
+    return [staff_view(session, r, clinical=True, at=t) for r in _rows(session, q)]
+
+
+def staff_appointment(session: Session, *, role: str, doctor_id: int | None,
+                      appointment_id: int) -> schemas.StaffAppointment:
+    """A doctor sees only their own patients, a clerk sees no clinical fields, others see nothing."""
+    rows = _rows(session, _base_query().where(Appointment.id == appointment_id))
+    if not rows:
+        raise NotFound("预约")
+    row = rows[0]
+    if role == "admin":
+        return staff_view(session, row, clinical=True)
+    if role == "doctor" and doctor_id is not None and row.appt.doctor_id == doctor_id:
+        return staff_view(session, row, clinical=True)
+    if role == "clerk":
+        return staff_view(session, row, clinical=False)
+    raise NotFound("预约")

@@ -1,0 +1,205 @@
+"""Demo data (``clinic-server demo-data``) and the simulator (``clinic-server simulate``)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from sqlalchemy import Engine, text
+from stdnum.cn import ric
+
+from server import demo_catalogue as cat
+from server import simulate
+from tests.conftest import LiveServer
+from tests.helpers import DEMO_STAFF_PASSWORD, staff_login
+
+ROOT = Path(__file__).resolve().parents[1]
+TZ = simulate.TZ
+TABLES = ("departments", "doctors", "schedules", "slots", "notices", "drugs", "staff", "his_visits", "events",
+          "audit_log")
+
+
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as c:
+        return {t: c.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in TABLES}
+
+
+# --- the static data ---------------------------------------------------------------------------------------
+
+
+def test_demo_his_patients_have_valid_distinct_id_numbers() -> None:
+    assert len(cat.DEMO_HIS_PATIENTS) >= 40
+    seen_ids, seen_cards = set(), set()
+    for p in cat.DEMO_HIS_PATIENTS:
+        assert ric.validate(p.id_number) == p.id_number, p.name
+        assert ric.get_birth_date(p.id_number) == p.birth_date, p.name
+        assert (int(p.id_number[16]) % 2 == 1) == (p.sex == "male"), p.name
+        assert re.fullmatch(r"[0-9A-Z]{6,20}", p.card[1]), p.card
+        assert p.id_number not in seen_ids and p.card not in seen_cards
+        seen_ids.add(p.id_number)
+        seen_cards.add(p.card)
+        assert 1 <= len(p.visits) <= 3 and 1 <= len(p.department_codes) <= 2
+        doctors = {d.name for d in cat.DOCTORS}
+        for v in p.visits:
+            assert v.department_code in {d.code for d in cat.DEPARTMENTS}
+            assert 1 <= v.days_ago <= 150  # inside the six-month window whatever day the demo is loaded
+            assert v.doctor_name in doctors and v.diagnosis
+
+
+def test_drug_catalogue_is_complete() -> None:
+    assert len(cat.DRUGS) >= 60
+    assert len({d.code for d in cat.DRUGS}) == len(cat.DRUGS)
+    controlled = {d.generic_name: d.controlled for d in cat.DRUGS if d.controlled}
+    assert controlled["硫酸吗啡缓释片"] == "narcotic" and controlled["芬太尼透皮贴剂"] == "narcotic"
+    assert controlled["地西泮片"] == "psychotropic" and controlled["阿普唑仑片"] == "psychotropic"
+    assert all(d.price_fen > 0 and d.form and d.strength and d.unit for d in cat.DRUGS)
+
+
+def test_simulator_plan_and_images() -> None:
+    holders = simulate.plan(patients=45, seed=3)
+    assert len({h.mobile for h in holders}) == 45
+    assert all(re.fullmatch(r"1[3-9]\d{9}", h.mobile) for h in holders)
+    assert all(re.fullmatch(r"[A-Za-z0-9]{6,18}", h.password) for h in holders)
+    first = holders[:len(cat.DEMO_HIS_PATIENTS)]
+    assert len({h.patient.id_number for h in first}) == len(first)  # distinct while the demo patients last
+    assert simulate.plan(patients=3, seed=3) == holders[:3]  # the seed decides
+    p = holders[0].patient
+    for data in (simulate.id_card_image(p, side="front"), simulate.id_card_image(p, side="back"),
+                 simulate.report_image(p, title="血常规化验单", rng=simulate.random.Random(1))):
+        assert data[:3] == b"\xff\xd8\xff" and len(data) < 200_000
+        assert Image.open(io.BytesIO(data)).format == "JPEG"
+
+
+# --- demo-data against the live database -----------------------------------------------------------------------
+
+
+def test_demo_data_first_run_printed_staff_passwords(live_server: LiveServer) -> None:
+    out = live_server.demo_output
+    assert "demo-data: added" in out
+    for username in ("admin", "clerk", "pharmacist", "doctor1", "doctor12"):
+        assert re.search(rf"^\s+{username}\s+\S+\s+\S+\s+{re.escape(DEMO_STAFF_PASSWORD)}\s*$", out, re.MULTILINE), out
+
+
+def test_demo_data_twice_adds_nothing(live_server: LiveServer, db_engine: Engine) -> None:
+    day = dt.datetime.now(TZ).date()
+    before = _counts(db_engine)
+    result = live_server.cli("demo-data")
+    after = _counts(db_engine)
+    if dt.datetime.now(TZ).date() != day:
+        pytest.skip("midnight passed during the test: the new day's sessions are rightly added")
+    assert after == before, result.stdout
+    assert "nothing to add" in result.stdout
+    assert DEMO_STAFF_PASSWORD not in result.stdout and "password" not in result.stdout.lower()
+
+
+def test_demo_data_contents(live_server: LiveServer, db_engine: Engine) -> None:
+    with db_engine.connect() as c:
+        deps = dict(c.execute(text("SELECT code, introduction FROM departments")).all())
+        assert set(deps) >= {"bone_tumor", "neurology", "endocrinology", "hematology"}
+        assert all(deps[d.code] for d in cat.DEPARTMENTS)
+        fees = dict(c.execute(text("SELECT name, fee_fen FROM doctors")).all())
+        for d in cat.DOCTORS:
+            assert fees[d.name] == cat.TITLE_FEES_FEN[d.title]
+        drugs = dict(c.execute(text("SELECT code, pinyin FROM drugs")).all())
+        assert drugs["NE001"] == "ASPLCRP" and drugs["NE020"] == "DXPP"
+        staff = dict(c.execute(text(
+            "SELECT s.username, d.name FROM staff s JOIN doctors d ON d.id = s.doctor_id")).all())
+        first_doctor = c.execute(text("SELECT name FROM doctors ORDER BY id LIMIT 1")).scalar_one()
+        assert staff["doctor1"] == first_doctor and len(staff) >= 12
+        roles = dict(c.execute(text("SELECT username, role FROM staff WHERE doctor_id IS NULL")).all())
+        assert roles["admin"] == "admin" and roles["clerk"] == "clerk" and roles["pharmacist"] == "pharmacist"
+        visits = c.execute(text("SELECT count(*), count(id_number_digest), count(card_no) FROM his_visits "
+                                "WHERE source = 'demo'")).one()
+        assert visits[0] == sum(len(p.visits) for p in cat.DEMO_HIS_PATIENTS) == visits[1] == visits[2]
+        notice = c.execute(text("SELECT body FROM notices WHERE version = 1")).scalar_one()
+        assert "六个月" in notice and "退费" in notice
+
+
+def test_every_department_has_a_slot_to_check_in_to_soon(api: httpx.Client) -> None:
+    """Whatever the hour, the simulator can book a slot whose check-in window is open or opens within 30 min."""
+    t = dt.datetime.now(TZ)
+    deps = api.get("/api/v1/departments").json()
+    assert {d["code"] for d in deps} >= {d.code for d in cat.DEPARTMENTS}
+    for dep in deps:
+        if dep["code"] not in {d.code for d in cat.DEPARTMENTS}:
+            continue
+        soon = []
+        for doc in api.get("/api/v1/doctors", params={"department_id": dep["id"]}).json():
+            slots = api.get(f"/api/v1/doctors/{doc['id']}/slots",
+                            params={"date_from": t.date().isoformat(),
+                                    "date_to": (t + dt.timedelta(days=1)).date().isoformat()}).json()
+            soon += [s for s in slots if s["bookable"]
+                     and dt.datetime.fromisoformat(s["starts_at"]) <= t + dt.timedelta(minutes=61)]
+        assert soon, dep["name"]
+
+
+# --- the simulator against the live server ---------------------------------------------------------------------
+
+
+def test_simulator_reaches_waiting(live_server: LiveServer, db_engine: Engine,
+                                   tmp_path: Path) -> None:
+    seed = 20260
+    holders = simulate.plan(patients=2, seed=seed)
+    mobiles = [h.mobile for h in holders]
+    log_path = tmp_path / "simulate.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "simulate", "--base-url", live_server.base_url,
+                                 "--patients", "2", "--rounds", "1", "--pace", "0", "--seed", str(seed)],
+                                env=live_server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        waiting: list[tuple[int, int, str]] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            with db_engine.connect() as c:
+                waiting = list(c.execute(text(
+                    "SELECT a.id, a.doctor_id, p.name FROM appointments a JOIN accounts ac ON ac.id = a.account_id "
+                    "JOIN patients p ON p.id = a.patient_id WHERE a.status = 'waiting' AND ac.mobile IN (:m1, :m2)"),
+                    {"m1": mobiles[0], "m2": mobiles[1]}).all())
+            if len({name for _, _, name in waiting}) == 2:
+                break
+            time.sleep(0.5)
+        output = log_path.read_text(errors="replace")
+        assert {name for _, _, name in waiting} == {h.patient.name for h in holders}, output
+        assert "[sim 1]" in output and "checked in to" in output
+
+        # the doctors see them in their queues
+        with live_server.client() as api:
+            for appt_id, doctor_id, _name in waiting:
+                with db_engine.connect() as c:
+                    username = c.execute(text("SELECT username FROM staff WHERE doctor_id = :d"),
+                                         {"d": doctor_id}).scalar_one()
+                headers = staff_login(api, username, DEMO_STAFF_PASSWORD)
+                r = api.get("/api/v1/staff/queue", headers=headers)
+                assert r.status_code == 200, r.text
+                body = r.json()
+                items = body.get("items", body) if isinstance(body, dict) else body
+                ids = {item.get("id", item.get("appointment_id")) for item in items}
+                assert appt_id in ids, body
+                api.post("/api/v1/staff/auth/logout", headers=headers)
+
+        # Ctrl-C stops it cleanly
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        output = log_path.read_text(errors="replace")
+        assert proc.returncode == 130, output
+        assert "Traceback" not in output and "unexpected error" not in output, output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_simulator_refuses_bad_arguments(live_server: LiveServer) -> None:
+    r = live_server.cli("simulate", "--base-url", live_server.base_url, "--patients", "0", check=False)
+    assert r.returncode == 2 and "--patients" in r.stderr
+    r = live_server.cli("simulate", "--base-url", "http://127.0.0.1:9", "--patients", "1", check=False)
+    assert r.returncode == 2 and "does not answer" in r.stderr
+
