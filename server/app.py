@@ -42,6 +42,7 @@ def create_app() -> FastAPI:
     from server.accounts.routes import router as accounts
     from server.appointments.routes import router as appointments
     from server.catalogue.routes import router as catalogue
+    from server.consultation.routes import router as consultation
     from server.events.routes import router as events
     from server.files.routes import router as files
     from server.patients.routes import router as patients
@@ -49,7 +50,7 @@ def create_app() -> FastAPI:
     from server.sms.routes import router as sms
     from server.staff.routes import router as staff
 
-    for router in (accounts, patients, files, catalogue, appointments, payments, staff, events):
+    for router in (accounts, patients, files, catalogue, appointments, consultation, payments, staff, events):
         app.include_router(router, prefix=API)
     if not settings.production:
         app.include_router(sms, prefix=API)

@@ -2,14 +2,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from server.catalogue.schemas import VisitPublic
 
 MAX_ID = 2**53
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+# line breaks and tabs are fine, other control characters are not (PostgreSQL cannot even store NUL)
+_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def _typed_text(value: str) -> str:
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        raise ValueError("病情描述含有无法识别的字符，请删除后重新提交")
+    return value
+
+
+# the pattern is documented for clients; the validator gives the patient a specific message
+DescriptionText = Annotated[str, Field(min_length=1, max_length=2000, json_schema_extra={"pattern": _TEXT_PATTERN}),
+                            AfterValidator(_typed_text)]
 
 
 class AppointmentCreate(BaseModel):
@@ -19,7 +35,7 @@ class AppointmentCreate(BaseModel):
 
 
 class DescriptionCreate(BaseModel):
-    text: str = Field(min_length=1, max_length=2000, description="病情描述")
+    text: DescriptionText = Field(description="病情描述")
     file_ids: list[Id] = Field(default_factory=list, max_length=50,
                                description="uploaded files (purpose description); at most "
                                            "settings.description_max_files (9 by default)")

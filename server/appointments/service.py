@@ -41,12 +41,14 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 # the machine of DOMAIN.md; expired -> booked is a payment that arrived after the hold lapsed and could retake
-# the slot (confirm_payment); pending_payment -> cancelled_by_hospital is a clinic stop over an unpaid hold
+# the slot (confirm_payment); pending_payment -> cancelled_by_hospital is a clinic stop over an unpaid hold;
+# checked_in -> in_consultation is a doctor calling a patient who checked in but has not described yet, and
+# checked_in|waiting -> missed a patient who did not answer the doctor's call (server/consultation)
 ALLOWED: dict[str, frozenset[str]] = {
     "pending_payment": frozenset({"booked", "expired", "cancelled_by_hospital"}),
     "booked": frozenset({"checked_in", "cancelled", "missed", "cancelled_by_hospital"}),
-    "checked_in": frozenset({"waiting", "cancelled", "cancelled_by_hospital"}),
-    "waiting": frozenset({"in_consultation", "cancelled", "cancelled_by_hospital"}),
+    "checked_in": frozenset({"waiting", "in_consultation", "cancelled", "missed", "cancelled_by_hospital"}),
+    "waiting": frozenset({"in_consultation", "cancelled", "missed", "cancelled_by_hospital"}),
     "in_consultation": frozenset({"completed", "cancelled"}),
     "completed": frozenset({"cancelled"}),
     "missed": frozenset({"cancelled"}),
@@ -113,6 +115,8 @@ def event_payload(session: Session, appt: Appointment) -> dict[str, Any]:
         "starts_at": appt.starts_at.isoformat(),
         "ends_at": appt.ends_at.isoformat(),
         "waiting_since": appt.waiting_since.isoformat() if appt.waiting_since else None,
+        "called_at": appt.called_at.isoformat() if appt.called_at else None,
+        "completed_at": appt.completed_at.isoformat() if appt.completed_at else None,
     }
 
 

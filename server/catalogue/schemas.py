@@ -12,6 +12,9 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MIN_DAY = dt.date(2000, 1, 1)
 MAX_DAY = dt.date(2100, 12, 31)
 Day = Annotated[dt.date, Field(ge=MIN_DAY, le=MAX_DAY)]
+# typed text: no control characters (PostgreSQL cannot store NUL at all); the introduction may have line breaks
+LINE = r"^[^\x00-\x1f\x7f]*$"
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"],
                             description="Shanghai wall-clock time, HH:MM")]
 HHMM_END = Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$", examples=["11:30"],
@@ -42,20 +45,20 @@ class DoctorPublic(BaseModel):
 
 class DoctorCreate(BaseModel):
     department_id: Id
-    name: str = Field(min_length=1, max_length=32)
-    title: str = Field(min_length=1, max_length=32, examples=["主任医师"])
-    specialty: str = Field(default="", max_length=200)
-    introduction: str = Field(default="", max_length=4000)
+    name: str = Field(min_length=1, max_length=32, pattern=LINE)
+    title: str = Field(min_length=1, max_length=32, pattern=LINE, examples=["主任医师"])
+    specialty: str = Field(default="", max_length=200, pattern=LINE)
+    introduction: str = Field(default="", max_length=4000, pattern=LINES)
     fee_fen: int = Field(ge=0, le=10_000_000, description="consultation fee in fen")
     photo_file_id: Id | None = None
 
 
 class DoctorUpdate(BaseModel):
     department_id: Id | None = None
-    name: str | None = Field(default=None, min_length=1, max_length=32)
-    title: str | None = Field(default=None, min_length=1, max_length=32)
-    specialty: str | None = Field(default=None, max_length=200)
-    introduction: str | None = Field(default=None, max_length=4000)
+    name: str | None = Field(default=None, min_length=1, max_length=32, pattern=LINE)
+    title: str | None = Field(default=None, min_length=1, max_length=32, pattern=LINE)
+    specialty: str | None = Field(default=None, max_length=200, pattern=LINE)
+    introduction: str | None = Field(default=None, max_length=4000, pattern=LINES)
     fee_fen: int | None = Field(default=None, ge=0, le=10_000_000)
     photo_file_id: Id | None = None
     active: bool | None = None

@@ -316,16 +316,22 @@ def claimed_fields(body: bytes) -> tuple[str, str]:
     return as_text(doc.get("id"))[:64], as_text(doc.get("event_type"))[:48]
 
 
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
 def record_refusal(db: Database, *, reason: str, body: bytes, actor: Actor, notification_id: str = "",
                    out_trade_no: str = "") -> None:
     """Keep the refused delivery and audit it, in a transaction of its own (the request's is rolled back)."""
     claimed_id, event_type = claimed_fields(body)
-    notification_id = notification_id or claimed_id
+    # a refused body is anybody's bytes: PostgreSQL text cannot hold NUL, so it is kept as U+FFFD
+    notification_id = _storable(notification_id or claimed_id)
+    event_type, out_trade_no = _storable(event_type), _storable(out_trade_no)
     with db.transaction() as session:
         session.add(GatewayNotification(notification_id=notification_id, dedupe_key=None,
                                         event_type=event_type, out_trade_no=out_trade_no[:32],
                                         outcome=f"refused:{reason}"[:48],
-                                        body=body.decode("utf-8", "replace")[:BODY_KEEP_CHARS]))
+                                        body=_storable(body.decode("utf-8", "replace")[:BODY_KEEP_CHARS])))
         audit(session, actor=actor, action="payment.notification_refused", object_type="payment_notification",
               result="refused", details={"reason": reason, "notification_id": notification_id,
                                          "out_trade_no": out_trade_no[:32]})

@@ -26,7 +26,7 @@ class SmsPublic(BaseModel):
 
 @router.get("/dev/sms", response_model=list[SmsPublic],
             summary="Messages the development SMS provider recorded, newest first (not in production)")
-def outbox(session: SessionDep, mobile: Annotated[str | None, Query(max_length=11)] = None,
+def outbox(session: SessionDep, mobile: Annotated[str | None, Query(max_length=11, pattern=r"^[0-9]*$")] = None,
            limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[SmsPublic]:
     q = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(limit)
     if mobile:

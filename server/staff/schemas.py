@@ -55,7 +55,8 @@ StaffName = Annotated[str, Field(min_length=1, max_length=NAME_MAX), AfterValida
 
 
 class LoginIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64)
+    # no control characters: they are never part of a username, and PostgreSQL cannot even compare text with NUL
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(min_length=1, max_length=PASSWORD_MAX)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 18:48:43.139153
+Create Date: 2026-11-25 19:05:39.502550
 """
 from __future__ import annotations
 
@@ -120,6 +120,21 @@ def upgrade() -> None:
     with op.batch_alter_table('his_visits', schema=None) as batch_op:
         batch_op.create_index('ix_his_visits_card', ['card_type', 'card_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_his_visits_id_number_digest'), ['id_number_digest'], unique=False)
+
+    op.create_table('idempotency_keys',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('principal', sa.String(length=40), nullable=False),
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('target', sa.String(length=300), nullable=False),
+    sa.Column('request_hash', sa.String(length=64), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=False),
+    sa.Column('response_body', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_keys')),
+    sa.UniqueConstraint('principal', 'key', name=op.f('uq_idempotency_keys_principal_key'))
+    )
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.create_index('ix_idempotency_keys_created_at', ['created_at'], unique=False)
 
     op.create_table('login_failures',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -368,6 +383,24 @@ def upgrade() -> None:
     sa.UniqueConstraint('doctor_id', name=op.f('uq_staff_doctor_id')),
     sa.UniqueConstraint('username', name=op.f('uq_staff_username'))
     )
+    op.create_table('clinic_stops',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('doctor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('declared_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('stopped_slots', sa.Integer(), nullable=False),
+    sa.Column('cancelled_appointments', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('starts_at < ends_at', name=op.f('ck_clinic_stops_period_ordered')),
+    sa.ForeignKeyConstraint(['declared_by'], ['staff.id'], name=op.f('fk_clinic_stops_declared_by_staff')),
+    sa.ForeignKeyConstraint(['doctor_id'], ['doctors.id'], name=op.f('fk_clinic_stops_doctor_id_doctors')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clinic_stops'))
+    )
+    with op.batch_alter_table('clinic_stops', schema=None) as batch_op:
+        batch_op.create_index('ix_clinic_stops_doctor_start', ['doctor_id', 'starts_at'], unique=False)
+
     op.create_table('slots',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('schedule_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -534,6 +567,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_slots_doctor_start')
 
     op.drop_table('slots')
+    with op.batch_alter_table('clinic_stops', schema=None) as batch_op:
+        batch_op.drop_index('ix_clinic_stops_doctor_start')
+
+    op.drop_table('clinic_stops')
     op.drop_table('staff')
     with op.batch_alter_table('schedules', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_schedules_doctor_id'))
@@ -586,6 +623,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_login_failures_mobile'))
 
     op.drop_table('login_failures')
+    with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
+        batch_op.drop_index('ix_idempotency_keys_created_at')
+
+    op.drop_table('idempotency_keys')
     with op.batch_alter_table('his_visits', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_his_visits_id_number_digest'))
         batch_op.drop_index('ix_his_visits_card')
