@@ -1,13 +1,13 @@
-"""Entry point of the staff workstation (filled in by the workstation issue)."""
+"""Entry point of the staff workstation: ``clinic-workstation [--server URL] [--lang zh_CN|en]``."""
 from __future__ import annotations
 
 import sys
 
 
 def main() -> int:
-    """Start the workstation. Until the workstation issue lands this only says so."""
-    sys.stderr.write("clinic-workstation: the desktop application is not built yet; see the README.\n")
-    return 0
+    from workstation.ui.app import main as run
+
+    return run(sys.argv[1:])
 
 
 if __name__ == "__main__":

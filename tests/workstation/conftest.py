@@ -1,0 +1,39 @@
+"""Fixtures of the workstation's service and model tests: no screen needed, a real backend where one talks.
+
+``QT_QPA_PLATFORM=offscreen`` unless a display is configured, so the models and the hub run anywhere.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.booking_helpers import admin_headers
+from tests.conftest import LiveServer
+from workstation.services.changes import ChangeHub
+
+
+@pytest.fixture(autouse=True)
+def _ws_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's own config and data directories: nothing touches the developer's real ones."""
+    monkeypatch.setenv("CLINIC_WS_DATA_DIR", str(tmp_path / "ws-data"))
+    monkeypatch.setenv("CLINIC_WS_CONFIG_DIR", str(tmp_path / "ws-config"))
+
+
+@pytest.fixture()
+def hub(qapp: Any) -> Iterator[ChangeHub]:
+    h = ChangeHub()
+    yield h
+    h.deleteLater()
+
+
+@pytest.fixture(scope="module")
+def admin(live_server: LiveServer, db_engine: Engine) -> dict[str, str]:
+    with live_server.client() as api:
+        return admin_headers(api, db_engine)

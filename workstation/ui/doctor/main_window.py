@@ -1,0 +1,349 @@
+"""The doctor's main window: a shell that lays out the features and wires them to the services.
+
+Left the queue (with the "patient waiting" banner above it), centre the chart, right the consultation panel.
+Each feature lives in its own module; this window only connects signals: a selection loads a chart, a request
+from the consultation panel goes to the outbox, a change from the hub redraws what it names. It subscribes on
+open and unsubscribes in ``detach`` (on close and on sign-out).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
+
+from workstation.models.icd10 import default_catalog
+from workstation.models.queue import QueueModel
+from workstation.services.api import NetworkError
+from workstation.services.changes import Change
+from workstation.services.drafts import DraftKeeper
+from workstation.services.ops import Op
+from workstation.services.queue_feed import QueueFeed
+from workstation.ui.alerts import WaitingAlert
+from workstation.ui.base_window import StaffWindow
+from workstation.ui.doctor.chart_panel import ChartPanel
+from workstation.ui.doctor.clinic_stop_dialog import ClinicStopDialog
+from workstation.ui.doctor.consult_panel import ConsultPanel
+from workstation.ui.doctor.queue_view import QueueView
+from workstation.ui.outbox_dialog import OutboxDialog
+
+CHART_CACHE = "chart:{}"
+
+
+class DoctorWindow(StaffWindow):
+    def __init__(self, *, session: Any, settings: Any, parent: QWidget | None = None) -> None:
+        super().__init__(staff=session.staff, parent=parent)
+        self.setObjectName("DoctorWindow")
+        self.session = session
+        self.settings = settings
+        self.hub = session.hub
+        self._attached = False
+        self._chart_seq = 0
+
+        # --- the features -------------------------------------------------------------------------------------
+        self.model = QueueModel(parent=self)
+        self.feed = QueueFeed(model=self.model, api=session.api, hub=self.hub, store=session.store, parent=self)
+        self.drafts = DraftKeeper(session.store, parent=self) if session.store is not None else None
+        self.queue_view = QueueView(model=self.model, parent=self)
+        self.alert = WaitingAlert(sounds_enabled=lambda: bool(getattr(self.settings, "sounds", True)), parent=self)
+        api = session.api
+        self.chart_panel = ChartPanel(fetch_file=lambda file_id: api.file_bytes(file_id), parent=self)
+        self.consult_panel = ConsultPanel(parent=self)
+
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(10, 10, 4, 6)
+        left_layout.setSpacing(8)
+        left_layout.addWidget(self.alert)
+        left_layout.addWidget(self.queue_view, 1)
+        centre = QWidget(self)
+        centre_layout = QVBoxLayout(centre)
+        centre_layout.setContentsMargins(4, 10, 4, 6)
+        centre_layout.addWidget(self.chart_panel)
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 10, 10, 6)
+        right_layout.addWidget(self.consult_panel)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setChildrenCollapsible(False)
+        for w, minimum in ((left, 380), (centre, 420), (right, 340)):
+            w.setMinimumWidth(minimum)
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 4)
+        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setSizes([470, 530, 400])
+        self.setCentralWidget(self.splitter)
+
+        # --- menus ----------------------------------------------------------------------------------------------
+        self.menu_clinic = self.menuBar().addMenu("")
+        self.menuBar().insertMenu(self.menu_help.menuAction(), self.menu_clinic)
+        self.act_refresh = QAction(self)
+        self.act_refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.act_clinic_stop = QAction(self)
+        self.act_outbox = QAction(self)
+        self.menu_clinic.addAction(self.act_refresh)
+        self.menu_clinic.addAction(self.act_outbox)
+        self.menu_clinic.addSeparator()
+        self.menu_clinic.addAction(self.act_clinic_stop)
+        self.act_refresh.triggered.connect(self.feed.reload)
+        self.act_clinic_stop.triggered.connect(self.open_clinic_stop)
+        self.act_outbox.triggered.connect(self.open_outbox)
+        self.outbox_indicator.sig_open_requested.connect(self.open_outbox)
+
+        # --- wiring inside the window ---------------------------------------------------------------------------
+        self.feed.sig_loaded.connect(self._queue_loaded)
+        self.queue_view.sig_selected.connect(self._on_selected)
+        self.queue_view.sig_cleared.connect(self._on_cleared)
+        self.alert.sig_show_requested.connect(self.queue_view.select)
+        self.consult_panel.sig_accept_requested.connect(self._accept)
+        self.consult_panel.sig_missed_requested.connect(self._missed)
+        self.consult_panel.sig_save_requested.connect(self._save_record)
+        self.consult_panel.sig_finish_requested.connect(self._finish)
+        self.consult_panel.sig_form_changed.connect(self._form_changed)
+        if self.drafts is not None:
+            self.drafts.sig_draft_saved.connect(self._draft_saved)
+        self._alert_timer = QTimer(self)
+        self._alert_timer.setSingleShot(True)
+        self._alert_timer.setInterval(150)  # a burst of events: one alert check
+        self._alert_timer.timeout.connect(self._update_alert)
+        for sig in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset, self.model.dataChanged):
+            sig.connect(self._schedule_alert)
+        self.retranslate()
+
+    # --- life -------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Subscribe, then load the queue and start the stream from the cursor read before the snapshot, so no
+        event falls between the two."""
+        self.attach()
+        Op(default_catalog, parent=self, pool="db").success(self.consult_panel.icd.set_catalog).run()
+        api = self.session.api
+
+        def go(cursor: int | None) -> None:
+            self.feed.start()
+            self.session.start_stream(after=cursor)
+
+        Op(api.events_cursor, parent=self).success(go).failure(lambda _e: go(None)).run()
+
+    def attach(self) -> None:
+        if self._attached:
+            return
+        self._attached = True
+        self.connection.attach(self.hub)
+        # until the stream reports, the window is connecting (not "offline": nothing has failed yet)
+        self.connection.set_state(self.hub.connection if self.hub.connection != "offline" else "connecting")
+        self.outbox_indicator.attach(self.hub)
+        self.outbox_indicator.set_counts(*self.hub.outbox_counts)
+        self.hub.sig_appointment_changed.connect(self._on_appointment_changed)
+        self.hub.sig_outbox_item.connect(self._on_outbox_item)
+        self.hub.sig_change.connect(self._on_change)
+
+    def detach(self) -> None:
+        super().detach()
+        if not self._attached:
+            return
+        self._attached = False
+        for sig, slot in ((self.hub.sig_appointment_changed, self._on_appointment_changed),
+                          (self.hub.sig_outbox_item, self._on_outbox_item),
+                          (self.hub.sig_change, self._on_change)):
+            try:
+                sig.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        self.feed.stop()
+        self.queue_view.stop()
+        if self.drafts is not None:
+            self.drafts.stop()
+
+    # --- selection → chart --------------------------------------------------------------------------------------
+
+    def selected_id(self) -> int | None:
+        return self.queue_view.selected_id()
+
+    def _on_selected(self, appointment_id: int) -> None:
+        if self.chart_panel.appointment_id != appointment_id:
+            self.chart_panel.show_empty()
+            self.chart_panel.show_loading()
+            self.consult_panel.show_chart(None)
+        self.load_chart(appointment_id)
+        self._schedule_alert()
+
+    def _on_cleared(self) -> None:
+        self.chart_panel.show_empty()
+        self.consult_panel.show_chart(None)
+
+    def load_chart(self, appointment_id: int) -> None:
+        self._chart_seq += 1
+        seq = self._chart_seq
+        api, store = self.session.api, self.session.store
+
+        def fetch() -> tuple[dict[str, Any], bool]:
+            try:
+                chart = api.chart(appointment_id)
+            except NetworkError:
+                cached = store.cache_get(CHART_CACHE.format(appointment_id)) if store is not None else None
+                if cached is None:
+                    raise
+                return cached, True
+            if store is not None:
+                store.cache_put(CHART_CACHE.format(appointment_id), chart)
+            return chart, False
+
+        Op(fetch, parent=self).success(lambda res: self._chart_loaded(seq, *res)) \
+            .failure(lambda exc: self._chart_failed(seq, exc)).run()
+
+    def _chart_loaded(self, seq: int, chart: dict[str, Any], _offline: bool) -> None:
+        if seq != self._chart_seq or chart.get("appointment_id") != self.selected_id():
+            return
+        self.chart_panel.show_chart(chart)
+        aid = int(chart["appointment_id"])
+        if self.consult_panel.appointment_id == aid or self.drafts is None:
+            self.consult_panel.show_chart(chart)
+        else:
+            self.drafts.restore(aid, lambda draft: self._with_draft(chart, draft))
+        if chart.get("status") in ("completed", "missed") and self.drafts is not None:
+            self.drafts.discard(aid)
+        self._schedule_alert()
+
+    def _with_draft(self, chart: dict[str, Any], draft: Any) -> None:
+        if chart.get("appointment_id") == self.selected_id():
+            use = draft if isinstance(draft, dict) and chart.get("status") == "in_consultation" else None
+            self.consult_panel.show_chart(chart, draft=use)
+
+    def _chart_failed(self, seq: int, exc: BaseException) -> None:
+        if seq == self._chart_seq:
+            self.chart_panel.show_error(getattr(exc, "message", None) or str(exc))
+
+    def _on_appointment_changed(self, appointment_id: int) -> None:
+        if appointment_id == self.selected_id():
+            self.load_chart(appointment_id)
+
+    def _on_change(self, change: Change) -> None:
+        # a queue event about the selected patient (status moved on the server): refresh its chart
+        if change.kind == "queue":
+            sel = self.selected_id()
+            entry = self.model.entry_by_id(sel) if sel is not None else None
+            if entry is not None and self.consult_panel.appointment_id == sel \
+                    and entry.status != self.consult_panel.status:
+                self.load_chart(sel)
+
+    # --- consultation requests → outbox -------------------------------------------------------------------------
+
+    def _outbox(self) -> Any:
+        return self.session.outbox
+
+    def _accept(self, appointment_id: int) -> None:
+        self._outbox().accept(appointment_id, initiator=self)
+
+    def _missed(self, appointment_id: int, reason: str) -> None:
+        self._outbox().mark_missed(appointment_id, reason, initiator=self)
+
+    def _save_record(self, appointment_id: int, record: dict[str, Any]) -> None:
+        self._outbox().save_record(appointment_id, record, initiator=self)
+        self.statusBar().showMessage(self.tr("The record is queued to be saved on the server."), 4000)
+
+    def _finish(self, appointment_id: int, record: dict[str, Any]) -> None:
+        if self.drafts is not None:
+            self.drafts.changed(appointment_id, record)
+            self.drafts.flush()
+        self._outbox().finish(appointment_id, record, initiator=self)
+
+    def _form_changed(self, appointment_id: int, record: dict[str, Any]) -> None:
+        if self.drafts is not None:
+            self.drafts.changed(appointment_id, record)
+
+    def _draft_saved(self, appointment_id: int) -> None:
+        if appointment_id == self.consult_panel.appointment_id:
+            self.consult_panel.draft_saved()
+
+    def _on_outbox_item(self, item: Any) -> None:
+        if item.state == "failed":
+            if item.appointment_id is not None and item.appointment_id == self.consult_panel.appointment_id:
+                self.consult_panel.show_action_error(item.last_error)
+            self.statusBar().showMessage(self.tr("The server refused an action: %1").replace("%1", item.last_error),
+                                         10000)
+        elif item.kind == "clinic_stop" and item.state == "sent":
+            n = (item.response or {}).get("cancelled_appointments", 0)
+            self.statusBar().showMessage(
+                self.tr("Clinic stop declared; %n appointment(s) cancelled.", "", int(n)), 10000)
+
+    # --- alert ------------------------------------------------------------------------------------------------
+
+    def _schedule_alert(self, *_: object) -> None:
+        # not restarted while pending: under a steady stream of events the banner still updates
+        if not self._alert_timer.isActive():
+            self._alert_timer.start()
+
+    def _queue_loaded(self) -> None:
+        """The snapshot is in: who waits now was waiting before the window opened — shown, not rung."""
+        if not self.alert.primed:
+            self.alert.prime(self._waiting())
+        self._schedule_alert()
+
+    def _waiting(self) -> list[tuple[int, str]]:
+        return [(e.appointment_id, e.patient_name) for e in self.model.entries() if e.status == "waiting"]
+
+    def _update_alert(self) -> None:
+        waiting = self._waiting()
+        sel = self.selected_id()
+        entry = self.model.entry_by_id(sel) if sel is not None else None
+        self.alert.update_waiting(waiting, in_consultation=entry is not None and entry.status == "in_consultation")
+
+    # --- dialogs ----------------------------------------------------------------------------------------------
+
+    def open_outbox(self) -> OutboxDialog | None:
+        if self.session.outbox is None:
+            return None
+
+        def name(appointment_id: int) -> str:
+            entry = self.model.entry_by_id(appointment_id)
+            return entry.patient_name if entry is not None else f"#{appointment_id}"
+
+        dialog = OutboxDialog(outbox=self.session.outbox, hub=self.hub, patient_name=name, parent=self)
+        dialog.show()
+        return dialog
+
+    def clinic_stop_dialog(self) -> ClinicStopDialog:
+        api = self.session.api
+        preview = getattr(api, "clinic_stop_preview", None)
+
+        def count(starts_at: Any, ends_at: Any) -> int:
+            assert preview is not None
+            return int(preview(starts_at.isoformat(), ends_at.isoformat())["appointments"])
+
+        return ClinicStopDialog(preview=count if preview is not None else None, parent=self)
+
+    def open_clinic_stop(self) -> None:
+        dialog = self.clinic_stop_dialog()
+        if dialog.exec() == ClinicStopDialog.DialogCode.Accepted:
+            self.submit_clinic_stop(dialog)
+        dialog.deleteLater()
+
+    def submit_clinic_stop(self, dialog: ClinicStopDialog) -> None:
+        self._outbox().clinic_stop(dialog.request().as_payload(), initiator=self)
+        self.statusBar().showMessage(self.tr("The clinic stop is queued; the status bar shows when it is sent."),
+                                     6000)
+
+    # --- texts -------------------------------------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        self.setWindowTitle(self.window_title_for(self.tr("Online revisit clinic")))
+        self.menu_clinic.setTitle(self.tr("&Clinic"))
+        self.act_refresh.setText(self.tr("&Reload queue"))
+        self.act_outbox.setText(self.tr("&Outbox…"))
+        self.act_clinic_stop.setText(self.tr("&Stop clinic…"))
+
+    def about_to_sign_out(self) -> bool:
+        """Warn when actions are still waiting to be sent (they stay for the next sign-in of this user)."""
+        pending, _failed = self.hub.outbox_counts
+        if not pending:
+            return True
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Sign out"),
+                          self.tr("%n action(s) have not reached the server yet. They are kept on this computer "
+                                  "and sent the next time you sign in. Sign out now?", "", pending),
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        return box.exec() == QMessageBox.StandardButton.Yes
