@@ -51,9 +51,6 @@ if port_busy; then
     exit 1
 fi
 
-"$BIN/clinic-server" init-db
-"$BIN/clinic-server" demo-data
-
 wait_healthy() {
     # Poll /healthz for up to 120 s; give up early if the server is gone.
     "$PY" - "$BASE_URL/healthz" "$1" <<'PY'
@@ -84,19 +81,45 @@ stop_simulator() {
     fi
     sim_pid=""
 }
-trap stop_simulator EXIT
-
-log "serving on $BASE_URL (data: $CLINIC_DATA_DIR); Ctrl-C stops it"
-if [ "${CLINIC_NO_SIMULATOR:-0}" != 1 ]; then
+start_simulator_when_up() {  # $1: pid that must stay alive while we wait; more args go to simulate
+    local watch="$1"; shift
     (
-        if wait_healthy "$$"; then
+        if wait_healthy "$watch"; then
             echo "run.sh: server is up; starting the simulator ($SIM_PATIENTS patients, pace ${SIM_PACE}s)" >&2
             exec "$BIN/clinic-server" simulate --base-url "$BASE_URL" \
-                --patients "$SIM_PATIENTS" --pace "$SIM_PACE"
+                --patients "$SIM_PATIENTS" --pace "$SIM_PACE" "$@"
         fi
         echo "run.sh: server did not answer $BASE_URL/healthz; simulator not started" >&2
     ) &
     sim_pid=$!
+}
+
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${CLINIC_NO_WORKSTATION:-0}" != 1 ]; then
+    # The workstation on its embedded default (its own SQLite backend with demo data, signed in as doctor1),
+    # on a fixed port so that the simulator keeps checking patients in to it.
+    trap stop_simulator EXIT
+    log "starting the workstation (embedded backend on $BASE_URL); closing it stops everything"
+    CLINIC_WS_EMBEDDED_PORT="$PORT" "$BIN/clinic-workstation" &
+    ws_pid=$!
+    if [ "${CLINIC_NO_SIMULATOR:-0}" != 1 ]; then
+        # the workstation signs in as doctor1, the demo's doctor 1: its patients fill that queue
+        start_simulator_when_up "$ws_pid" --doctor 1
+    fi
+    rc=0
+    wait "$ws_pid" || rc=$?
+    stop_simulator
+    exit "$rc"
+fi
+log "no display: running the service and the simulator (the workstation needs a screen)"
+
+"$BIN/clinic-server" init-db
+"$BIN/clinic-server" demo-data
+
+trap stop_simulator EXIT
+
+log "serving on $BASE_URL (data: $CLINIC_DATA_DIR); Ctrl-C stops it"
+if [ "${CLINIC_NO_SIMULATOR:-0}" != 1 ]; then
+    start_simulator_when_up "$$"
 fi
 
 rc=0

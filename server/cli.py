@@ -62,7 +62,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from server.simulate import run
 
     return run(base_url=args.base_url, patients=args.patients, pace=args.pace, rounds=args.rounds,
-               seed=args.seed)
+               seed=args.seed, doctor=args.doctor)
 
 
 def cmd_sms_outbox(args: argparse.Namespace) -> int:
@@ -120,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pace", type=float, default=2.0, help="seconds between a patient's steps")
     s.add_argument("--rounds", type=int, default=0, help="journeys per simulated patient (0: forever)")
     s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--doctor", type=int, default=None, help="book only with this doctor (public doctor id)")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("sms-outbox", help="messages recorded by the development SMS provider")

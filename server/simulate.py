@@ -197,10 +197,12 @@ _GIVEN = ("明", "丽", "军", "静", "磊", "婷", "浩", "霞", "鹏", "敏")
 MARITAL = {"未婚": "unmarried", "已婚": "married", "离异": "divorced", "丧偶": "widowed"}
 
 
-def plan(*, patients: int, seed: int | None) -> list[Holder]:
-    """Who is simulated: distinct demo patients (while they last), distinct mobile numbers, from ``seed``."""
+def plan(*, patients: int, seed: int | None, department_code: str | None = None) -> list[Holder]:
+    """Who is simulated: distinct demo patients (while they last), distinct mobile numbers, from ``seed``.
+
+    With ``department_code`` only patients eligible there are chosen (to fill one doctor's queue)."""
     rng = random.Random(seed)
-    pool = list(cat.DEMO_HIS_PATIENTS)
+    pool = [p for p in cat.DEMO_HIS_PATIENTS if department_code is None or department_code in p.department_codes]
     rng.shuffle(pool)
     holders: list[Holder] = []
     mobiles: set[str] = set()
@@ -314,6 +316,9 @@ class Sim:
     done: int = 0
     failed: int = 0
     patient_id: int | None = None
+    # book only with this doctor (and so only in their department): `make run` fills the signed-in doctor's queue
+    only_doctor: int | None = None
+    only_department: str | None = None
     _departments: dict[str, dict[str, Any]] = field(default_factory=dict)
     _doctors: dict[int, dict[str, Any]] = field(default_factory=dict)
     # (doctor id, day) the service refused as a duplicate booking, and appointments given up on
@@ -552,6 +557,8 @@ class Sim:
         best: list[tuple[dt.datetime, float, dict[str, Any], dict[str, Any]]] = []
         for doc in doctors:
             self._doctors[int(doc["id"])] = doc
+            if self.only_doctor is not None and int(doc["id"]) != self.only_doctor:
+                continue
             slots = self.step("slots", lambda d=doc: self.api.get(
                 f"/doctors/{d['id']}/slots", date_from=t.date().isoformat(),
                 date_to=(t + dt.timedelta(days=1)).date().isoformat()))
@@ -567,7 +574,7 @@ class Sim:
 
     def book(self, version: int) -> Booking:
         p = self.holder.patient
-        dep_code = self.rng.choice(p.department_codes)
+        dep_code = self.only_department or self.rng.choice(p.department_codes)
         dep = self.departments()[dep_code]
         elig = self.step("eligibility", lambda: self.api.get("/eligibility", patient_id=self.patient_id,
                                                              department_id=dep["id"]))
@@ -741,7 +748,21 @@ class Sim:
 # --------------------------------------------------------------------------------------------------- run
 
 
-def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | None) -> int:
+def _department_of(base_url: str, doctor_id: int) -> str | None:
+    """The department code of a doctor, through the public catalogue."""
+    try:
+        doc = httpx.get(f"{base_url.rstrip('/')}/api/v1/doctors/{doctor_id}", timeout=10)
+        deps = httpx.get(f"{base_url.rstrip('/')}/api/v1/departments", timeout=10)
+    except httpx.HTTPError:
+        return None
+    if doc.status_code != 200 or deps.status_code != 200:
+        return None
+    by_id = {int(d["id"]): d["code"] for d in deps.json()}
+    return by_id.get(int(doc.json()["department_id"]))
+
+
+def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | None,
+        doctor: int | None = None) -> int:
     if patients < 1 or rounds < 0 or pace < 0:
         print("simulate: --patients must be at least 1, --rounds and --pace not negative", file=sys.stderr)
         return 2
@@ -752,7 +773,13 @@ def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | N
         return 2
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per step is the simulator's own log
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    holders = plan(patients=patients, seed=seed)
+    department = None
+    if doctor is not None:
+        department = _department_of(base_url, doctor)
+        if department is None:
+            print(f"simulate: no doctor {doctor} in the public catalogue", file=sys.stderr)
+            return 2
+    holders = plan(patients=patients, seed=seed, department_code=department)
     if patients > len(cat.DEMO_HIS_PATIENTS):
         print(f"simulate: only {len(cat.DEMO_HIS_PATIENTS)} demo patients; some are added by two holders",
               file=sys.stderr)
@@ -761,7 +788,8 @@ def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | N
     log.line(f"simulate: {patients} holder(s) against {base_url}, pace {pace}s, "
              f"{'endless' if rounds == 0 else f'{rounds} journey(s) each'}, seed {seed} (Ctrl-C stops)")
     master = random.Random(seed)
-    sims = [Sim(h, base_url, pace, rounds, stop, log, random.Random(master.randrange(2**63))) for h in holders]
+    sims = [Sim(h, base_url, pace, rounds, stop, log, random.Random(master.randrange(2**63)), only_doctor=doctor,
+                only_department=department) for h in holders]
     threads = [threading.Thread(target=s.run, name=f"sim-{s.holder.index}", daemon=True) for s in sims]
 
     interrupted = threading.Event()

@@ -83,6 +83,8 @@ class EmbeddedServer:
             "CLINIC_DATABASE_URL": f"sqlite:///{self.dir / 'data' / 'clinic.sqlite3'}",
             "CLINIC_PUBLIC_BASE_URL": url,
             "CLINIC_DEMO_STAFF_PASSWORD": password,
+            # the embedded server only listens on loopback: every client (and the simulator) shares 127.0.0.1
+            "CLINIC_SMS_HOURLY_CAP_PER_CLIENT": "100000",
             "PYTHONUNBUFFERED": "1",
         })
         return env
@@ -95,7 +97,8 @@ class EmbeddedServer:
         if self.running and self.info is not None:
             return self.info
         (self.dir / "data").mkdir(parents=True, exist_ok=True)
-        port = self.port or _free_port()
+        # `make run` fixes the port so that its simulator can find the embedded server
+        port = self.port or int(os.environ.get("CLINIC_WS_EMBEDDED_PORT") or 0) or _free_port()
         url = f"http://127.0.0.1:{port}"
         password = self.password()
         env = self._env(url, password)
