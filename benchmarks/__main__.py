@@ -1,7 +1,7 @@
 """``python -m benchmarks NAME [--json] [--database sqlite|postgresql] [--quick]``
 
 Each benchmark starts the real server on a fresh database, prepares its data, measures, and prints its figures:
-``--json`` prints one JSON object (for ``all``: one object keyed by benchmark name), every figure's key naming its
+``--json`` prints one JSON object (for ``all``, ``backend``, ``workstation``: one object keyed by benchmark name), every figure's key naming its
 unit (``_ms``, ``_per_s``, ``_s``) and ``goal_met`` saying whether the goal was reached. Progress goes to stderr.
 The exit status is 0 when the runs completed, whatever the goals; 1 when a benchmark could not run.
 """
@@ -18,7 +18,10 @@ from pathlib import Path
 
 from benchmarks.harness import log, machine
 
-NAMES = ("booking_race", "booking_throughput", "api_reads")
+BACKEND_NAMES = ("booking_race", "booking_throughput", "api_reads")
+# the workstation benchmarks (docs/benchmarks.md, "Workstation"): the real workstation code in offscreen Qt processes
+WORKSTATION_NAMES = ("queue_latency", "workstation_startup", "queue_model", "gui_stall")
+NAMES = (*BACKEND_NAMES, *WORKSTATION_NAMES)
 
 
 def run_one(name: str, *, database: str, quick: bool) -> dict:
@@ -42,7 +45,8 @@ def _text(name: str, figures: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("name", choices=(*NAMES, "all"))
+    p.add_argument("name", choices=(*NAMES, "all", "backend", "workstation"),
+                   help="one benchmark; all: every one; backend / workstation: one group")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--quick", action="store_true", help="a smoke-sized run (seconds, not minutes)")
@@ -62,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
         profiling.PROFILE_DIR = args.profile.resolve()
 
-    names = NAMES if args.name == "all" else (args.name,)
+    groups = {"all": NAMES, "backend": BACKEND_NAMES, "workstation": WORKSTATION_NAMES}
+    names = groups.get(args.name, (args.name,))
     results: dict[str, dict] = {}
     failed = False
     for name in names:
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             traceback.print_exc()
             results[name] = {"error": f"{type(exc).__name__}: {exc}"[:2000], "goal_met": False}
-    if args.name == "all":
+    if args.name in groups:
         out: dict = {"machine": machine(), "niceness": os.nice(0), "database": args.database, "quick": args.quick,
                      **results}
     else:

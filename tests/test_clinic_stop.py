@@ -43,6 +43,7 @@ from tests.workstation_helpers import (
 )
 
 STOPS = f"{V1}/staff/clinic-stops"
+PREVIEW = f"{STOPS}/preview"
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +115,26 @@ def test_a_stop_cancels_exactly_what_was_booked_in_the_period(api: httpx.Client,
     mark_paid(db_engine, other_appt)
 
     body = {"starts_at": _iso(start), "ends_at": _iso(start + dt.timedelta(hours=1)), "reason": "临时外出会诊"}
+    # the preview tells what the stop will do, and changes nothing
+    period = {"starts_at": body["starts_at"], "ends_at": body["ends_at"]}
+    pv = api.get(PREVIEW, headers=headers, params=period)
+    assert pv.status_code == 200, pv.text
+    preview = pv.json()
+    assert preview == {"doctor_id": doc["id"], "doctor_name": "停诊医生", "starts_at": _iso(start),
+                       "ends_at": _iso(start + dt.timedelta(hours=1)), "slots": 4, "appointments": 2,
+                       "paid_appointments": 1, "first_starts_at": _iso(start),
+                       "last_starts_at": _iso(start + dt.timedelta(minutes=15))}
+    admin_pv = api.get(PREVIEW, headers=admin, params={**period, "doctor_id": doc["id"]})
+    assert admin_pv.status_code == 200 and admin_pv.json() == preview
+    assert appointment_row(db_engine, paid)["status"] == "booked" and _stops_of(db_engine, doc["id"]) == 0
+    assert slot_row(db_engine, slots[0])["status"] == "open"
     r = api.post(STOPS, headers=headers, json=body)
     assert r.status_code == 201, r.text
     stop = r.json()
+    assert (stop["stopped_slots"], stop["cancelled_appointments"]) == (preview["slots"], preview["appointments"])
+    # afterwards nothing is left to stop or cancel
+    again = api.get(PREVIEW, headers=headers, params=period).json()
+    assert (again["slots"], again["appointments"], again["first_starts_at"]) == (0, 0, None)
     assert stop["doctor_id"] == doc["id"] and stop["doctor_name"] == "停诊医生" and stop["reason"] == "临时外出会诊"
     assert stop["stopped_slots"] == 4 and stop["cancelled_appointments"] == 2
     assert dt.datetime.fromisoformat(stop["starts_at"]) == start and stop["starts_at"].endswith("+08:00")
@@ -185,8 +203,13 @@ def test_a_stop_today_cancels_the_waiting_room_but_not_the_patient_being_seen(
     seen_acc, seen = in_consultation(api, db_engine, clinic)
     body = {"starts_at": _iso(now() - dt.timedelta(hours=1)), "ends_at": _iso(now() + dt.timedelta(hours=3)),
             "reason": "身体不适"}
+    preview = api.get(PREVIEW, headers=clinic["headers"],
+                      params={"starts_at": body["starts_at"], "ends_at": body["ends_at"]}).json()
+    assert preview["appointments"] == 2 and preview["paid_appointments"] == 2  # not the patient being seen
     r = api.post(STOPS, headers=clinic["headers"], json=body)
     assert r.status_code == 201, r.text
+    assert r.json()["cancelled_appointments"] == preview["appointments"] == 2
+    assert r.json()["stopped_slots"] == preview["slots"]
     assert r.json()["cancelled_appointments"] == 2 and r.json()["stopped_slots"] == len(clinic["slots"])
     assert appointment_row(db_engine, ci)["status"] == "cancelled_by_hospital"
     assert appointment_row(db_engine, w)["status"] == "cancelled_by_hospital"
@@ -233,6 +256,20 @@ def test_who_may_stop_and_what_period_is_refused(api: httpx.Client, db_engine: E
         r = api.post(STOPS, headers=who, json=body)
         assert (r.status_code, r.json()["code"]) == (status, code), (body, r.text)
         assert r.json()["message"]
+    # the preview refuses exactly what the stop refuses (the reason aside: it has none)
+    for who, body, status, code in cases:
+        if "reason" in code or body.get("reason") != ok["reason"]:
+            continue
+        params = {k: v for k, v in body.items() if k != "reason"}
+        r = api.get(PREVIEW, headers=who, params=params)
+        assert (r.status_code, r.json()["code"]) == (status, code), (params, r.text)
+        assert r.json()["message"]
+    for params in ({"starts_at": ok["starts_at"]}, {"ends_at": ok["ends_at"]},
+                   {"starts_at": ok["starts_at"], "ends_at": ok["ends_at"], "doctor_id": 0}):
+        r = api.get(PREVIEW, headers=headers, params=params)
+        assert (r.status_code, r.json()["code"]) == (422, "validation_error"), (params, r.text)
+    preview = api.get(PREVIEW, headers=headers, params={"starts_at": ok["starts_at"], "ends_at": ok["ends_at"]})
+    assert preview.status_code == 200 and preview.json()["slots"] == 1 and preview.json()["appointments"] == 0
     assert _stops_of(db_engine, doc["id"]) == 0 and _stops_of(db_engine, other["id"]) == 0
     assert slot_row(db_engine, slot)["status"] == "open"
     # exactly 31 days is allowed; a doctor may name themselves

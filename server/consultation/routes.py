@@ -126,6 +126,16 @@ def declare_stop(body: schemas.ClinicStopCreate, request: Request, session: Sess
         return result
 
 
+@router.get("/staff/clinic-stops/preview", response_model=schemas.ClinicStopPreview,
+            summary="What a clinic stop of the period would stop and cancel, without doing it (same checks)")
+def preview_stop(session: SessionDep, ctx: StopStaff,
+                 starts_at: Annotated[schemas.HospitalTime, Query()],
+                 ends_at: Annotated[schemas.HospitalTime, Query()],
+                 doctor_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> schemas.ClinicStopPreview:
+    return service.preview_stop(session, role=ctx.staff.role, own_doctor_id=ctx.staff.doctor_id,
+                                doctor_id=doctor_id, starts_at=starts_at, ends_at=ends_at)
+
+
 @router.get("/staff/clinic-stops", response_model=list[schemas.ClinicStopPublic],
             summary="Clinic stops, newest first (a doctor sees their own; an admin all, or one doctor's)")
 def list_stops(session: SessionDep, ctx: StopStaff,

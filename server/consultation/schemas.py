@@ -14,6 +14,9 @@ from server.timeutil import local
 ICD10_PATTERN = r"^[A-Z][0-9]{2}(\.[0-9]{1,2})?$"
 ICD10_OR_EMPTY = r"^([A-Z][0-9]{2}(\.[0-9]{1,2})?)?$"
 MIN_YEAR, MAX_YEAR = 2000, 2100
+# typed text: no control characters (PostgreSQL cannot even store NUL); notes may have line breaks and tabs
+LINE = r"^[^\x00-\x1f\x7f]*$"
+LINES = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 def _shanghai(value: dt.datetime) -> dt.datetime:
@@ -32,14 +35,15 @@ class VisitRecord(BaseModel):
     diagnosis_code: str = Field(default="", max_length=6, pattern=ICD10_OR_EMPTY,
                                 description="ICD-10 code, e.g. E11.9 (may be empty in a draft; required to "
                                             "finish)")
-    diagnosis_name: str = Field(default="", max_length=100,
+    diagnosis_name: str = Field(default="", max_length=100, pattern=LINE,
                                 description="诊断名称, 1–100 characters (may be empty in a draft; required to "
                                             "finish)")
-    notes: str = Field(default="", max_length=5000, description="病历记录: complaint, findings, advice")
+    notes: str = Field(default="", max_length=5000, pattern=LINES,
+                       description="病历记录: complaint, findings, advice")
 
 
 class MissedCreate(BaseModel):
-    reason: str = Field(default="", max_length=200, description="e.g. 呼叫三次未应答")
+    reason: str = Field(default="", max_length=200, pattern=LINE, description="e.g. 呼叫三次未应答")
 
 
 class ChartFile(BaseModel):
@@ -105,7 +109,7 @@ class ClinicStopCreate(BaseModel):
     starts_at: HospitalTime
     ends_at: HospitalTime = Field(description="after starts_at, in the future, at most 31 days after "
                                               "starts_at")
-    reason: str = Field(min_length=2, max_length=200, description="停诊原因, shown to the patients")
+    reason: str = Field(min_length=2, max_length=200, pattern=LINE, description="停诊原因, shown to the patients")
 
 
 class ClinicStopPublic(BaseModel):
@@ -120,3 +124,18 @@ class ClinicStopPublic(BaseModel):
     cancelled_appointments: int = Field(description="appointments cancelled by the hospital (refunds "
                                                     "requested for the paid ones)")
     created_at: dt.datetime
+
+
+class ClinicStopPreview(BaseModel):
+    """What ``POST /staff/clinic-stops`` of the same doctor and period would do if declared now (counts only;
+    bookings made or cancelled in between change them)."""
+
+    doctor_id: int
+    doctor_name: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    slots: int = Field(description="open slots of the period the stop would stop")
+    appointments: int = Field(description="appointments the stop would cancel (booked patients)")
+    paid_appointments: int = Field(description="of those, the paid ones (a refund would be requested)")
+    first_starts_at: dt.datetime | None = Field(description="start of the earliest of those appointments")
+    last_starts_at: dt.datetime | None = Field(description="start of the latest of those appointments")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -240,10 +240,42 @@ def _period_slots(doctor_id: int, starts_at: dt.datetime, ends_at: dt.datetime) 
             Slot.status != "removed")
 
 
+def _stoppable_slots(doctor_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> Any:
+    """The slots a stop of the period turns ``stopped`` (and the preview counts)."""
+    return (*_period_slots(doctor_id, starts_at, ends_at), Slot.status == "open")
+
+
 def _affected(doctor_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> Select[tuple[Appointment]]:
+    """The appointments a stop of the period cancels (and the preview counts)."""
     slot_ids = select(Slot.id).where(*_period_slots(doctor_id, starts_at, ends_at))
     return (select(Appointment).where(Appointment.slot_id.in_(slot_ids), Appointment.status.in_(STOP_CANCELS))
             .order_by(Appointment.id))
+
+
+def _was_paid(appt: Appointment) -> bool:
+    """Whether cancelling it requests a refund (read before the cancellation changes its status)."""
+    return appt.status != "pending_payment" and appt.paid_at is not None
+
+
+def _stop_target(*, role: str, own_doctor_id: int | None, doctor_id: int | None, starts_at: dt.datetime,
+                 ends_at: dt.datetime, t: dt.datetime) -> int:
+    """Who may stop whose clinic, and which periods can be stopped: the same answer for the stop and its
+    preview. Returns the doctor's id (not yet looked up: a missing doctor is the caller's 404)."""
+    if role == "doctor":
+        if own_doctor_id is None:
+            raise Forbidden("clinic_stop_forbidden", "您的账号未关联医生，不能申报停诊")
+        if doctor_id is not None and doctor_id != own_doctor_id:
+            raise Forbidden("clinic_stop_forbidden", "医生只能为自己申报停诊，请联系管理员为其他医生办理")
+        doctor_id = own_doctor_id
+    elif doctor_id is None:
+        raise AppError("doctor_required", "请选择停诊的医生", status=422)
+    if starts_at >= ends_at:
+        raise AppError("period_invalid", "停诊结束时间须晚于开始时间", status=422)
+    if ends_at <= t:
+        raise AppError("period_in_past", "停诊时段已经过去，请选择将来的时间", status=422)
+    if ends_at - starts_at > dt.timedelta(days=MAX_STOP_DAYS):
+        raise AppError("period_too_long", f"一次停诊最长{MAX_STOP_DAYS}天，请分段申报", status=422)
+    return doctor_id
 
 
 def stop_sms(*, hospital: str, patient: str, department: Department, doctor: Doctor, starts_at: dt.datetime,
@@ -273,23 +305,10 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     reason = body.reason.strip()
     if len(reason) < 2:
         raise AppError("reason_too_short", "请填写停诊原因（至少2个字），患者会在短信中看到", status=422)
-    doctor_id = body.doctor_id
-    if role == "doctor":
-        if own_doctor_id is None:
-            raise Forbidden("clinic_stop_forbidden", "您的账号未关联医生，不能申报停诊")
-        if doctor_id is not None and doctor_id != own_doctor_id:
-            raise Forbidden("clinic_stop_forbidden", "医生只能为自己申报停诊，请联系管理员为其他医生办理")
-        doctor_id = own_doctor_id
-    elif doctor_id is None:
-        raise AppError("doctor_required", "请选择停诊的医生", status=422)
     starts_at, ends_at = body.starts_at, body.ends_at
     t = now()
-    if starts_at >= ends_at:
-        raise AppError("period_invalid", "停诊结束时间须晚于开始时间", status=422)
-    if ends_at <= t:
-        raise AppError("period_in_past", "停诊时段已经过去，请选择将来的时间", status=422)
-    if ends_at - starts_at > dt.timedelta(days=MAX_STOP_DAYS):
-        raise AppError("period_too_long", f"一次停诊最长{MAX_STOP_DAYS}天，请分段申报", status=422)
+    doctor_id = _stop_target(role=role, own_doctor_id=own_doctor_id, doctor_id=body.doctor_id,
+                             starts_at=starts_at, ends_at=ends_at, t=t)
 
     # the lock order of the module docstring: doctor, payments, appointments, slots, then the audit chain.
     # FOR NO KEY UPDATE (key_share): a booking's INSERT takes FOR KEY SHARE on the doctor, slot and
@@ -308,8 +327,7 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     appts = list(session.execute(locked).scalars())
     session.execute(select(Slot.id).where(*_period_slots(doctor.id, starts_at, ends_at)).order_by(Slot.id)
                     .with_for_update(key_share=True))
-    stopped = session.execute(update(Slot).where(*_period_slots(doctor.id, starts_at, ends_at),
-                                                 Slot.status == "open")
+    stopped = session.execute(update(Slot).where(*_stoppable_slots(doctor.id, starts_at, ends_at))
                               .values(status="stopped").execution_options(synchronize_session=False)).rowcount
     # a booking that took a place just before the slots were locked has committed by now: cancel it too
     seen = {a.id for a in appts}
@@ -319,7 +337,7 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     end_reason = f"医生停诊：{reason}"
     cancelled: list[int] = []
     for appt in appts:
-        paid = appt.status != "pending_payment" and appt.paid_at is not None
+        paid = _was_paid(appt)
         appointments.transition(session, appt, "cancelled_by_hospital", actor=actor, reason=end_reason)
         cancelled.append(appt.id)
         if paid:
@@ -353,6 +371,26 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
         record_change(session, actor=actor, kind=kind, object_type="clinic_stop", object_id=stop.id,
                       topic=topic, doctor_id=doctor.id, payload=payload)
     return stop, doctor
+
+
+def preview_stop(session: Session, *, role: str, own_doctor_id: int | None, doctor_id: int | None,
+                 starts_at: dt.datetime, ends_at: dt.datetime) -> schemas.ClinicStopPreview:
+    """What a stop of the period would do if declared now: the same checks and the same selection of slots
+    and appointments as :func:`declare_stop`, read without locking or changing anything."""
+    doctor_id = _stop_target(role=role, own_doctor_id=own_doctor_id, doctor_id=doctor_id, starts_at=starts_at,
+                             ends_at=ends_at, t=now())
+    doctor = session.get(Doctor, doctor_id)
+    if doctor is None:
+        raise NotFound("医生")
+    slots = session.execute(select(func.count()).select_from(Slot)
+                            .where(*_stoppable_slots(doctor.id, starts_at, ends_at))).scalar_one()
+    appts = list(session.execute(_affected(doctor.id, starts_at, ends_at)).scalars())
+    times = [a.starts_at for a in appts]
+    return schemas.ClinicStopPreview(doctor_id=doctor.id, doctor_name=doctor.name, starts_at=starts_at,
+                                     ends_at=ends_at, slots=slots, appointments=len(appts),
+                                     paid_appointments=sum(1 for a in appts if _was_paid(a)),
+                                     first_starts_at=min(times, default=None),
+                                     last_starts_at=max(times, default=None))
 
 
 def stop_public(stop: ClinicStop, doctor_name: str) -> schemas.ClinicStopPublic:

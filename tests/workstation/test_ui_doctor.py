@@ -3,6 +3,7 @@
 filter and the waiting clock, the clinic stop from its dialog, and a refused action shown with its reason."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -12,8 +13,9 @@ from sqlalchemy.engine import Engine
 from tests.booking_helpers import appointment_row
 from tests.conftest import LiveServer
 from tests.workstation.ui_support import Controllers, controllers, doctor_clinic
-from tests.workstation_helpers import V1, checked_in, upload
+from tests.workstation_helpers import V1, booked, checked_in, upload
 from workstation.models.queue import QueueModel
+from workstation.ui.doctor.clinic_stop_dialog import TZ, _to_qdatetime
 from workstation.ui.doctor.image_viewer import ImageViewer
 from workstation.ui.doctor.main_window import DoctorWindow
 
@@ -173,14 +175,23 @@ def test_filter_waiting_clock_and_mark_missed(live_server: LiveServer, api: http
 
 
 def test_clinic_stop_from_its_dialog_reaches_the_server(live_server: LiveServer, api: httpx.Client,
-                                                        admin: dict[str, str], controllers: Controllers,
-                                                        qtbot: Any) -> None:
+                                                        admin: dict[str, str], db_engine: Engine,
+                                                        controllers: Controllers, qtbot: Any) -> None:
     clinic = doctor_clinic(api, admin)
     w = open_doctor(live_server, controllers, qtbot, clinic["username"])
     assert [a.text() for a in w.menu_clinic.actions() if a.text()][-1] == "停诊(&S)…"
+    booked(api, db_engine, clinic)  # one paid patient in the session starting in a few minutes
     dialog = w.clinic_stop_dialog()
     qtbot.addWidget(dialog)
+    # the dialog asks the server (GET /staff/clinic-stops/preview) how many booked patients the period holds
+    t = dt.datetime.now(TZ)
+    dialog.ed_start.setDateTime(_to_qdatetime(t - dt.timedelta(minutes=1)))
+    dialog.ed_end.setDateTime(_to_qdatetime(t + dt.timedelta(hours=2)))
+    qtbot.waitUntil(lambda: dialog.lbl_affected.text() == "该时段内有 1 位已预约患者，停诊后将取消预约并退费。",
+                    timeout=T)
+    assert "1 位已预约患者" in dialog.confirmation_text()
     dialog.btn_tomorrow.click()
+    qtbot.waitUntil(lambda: dialog.lbl_affected.text() == "该时段内没有已预约的患者。", timeout=T)
     dialog.ed_reason.setPlainText("外出参加学术会议")
     request = dialog.request()
     assert request.ends_at > request.starts_at and request.reason == "公务外出：外出参加学术会议"

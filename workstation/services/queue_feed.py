@@ -1,7 +1,9 @@
 """Keeps a :class:`~workstation.models.queue.QueueModel` current: the snapshot, the stream, the details.
 
 Start-up shows the cached queue at once (a workstation started without network still shows what the doctor
-had), then loads ``GET /staff/queue``. Stream events are applied one by one as they come; events that arrive
+had), then loads ``GET /staff/queue``. Stream events are applied in batches (Electrum's idea: a burst marks the queue dirty once and is drained on
+the next turn of the event loop, in slices of at most ``SLICE_S``, so a burst of hundreds of events never
+freezes the window and listeners hear one ``queue_changed`` per slice); events that arrive
 while a snapshot is on its way are applied again after it, so an older snapshot never undoes a newer event.
 A row born from an event lacks sex, age and department: they are fetched once. A ``resync`` reloads.
 """
@@ -9,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from workstation.models.queue import TZ, QueueEntry, QueueModel
 from workstation.services.api import ApiClient
@@ -22,6 +25,7 @@ from workstation.services.store import Store
 log = logging.getLogger(__name__)
 
 CACHE_KEY = "queue"
+SLICE_S = 0.008  # the longest the GUI thread spends applying events before it lets paint and input run
 
 
 class QueueFeed(QObject):
@@ -41,6 +45,8 @@ class QueueFeed(QObject):
         self._details_in_flight: set[int] = set()
         self._started = False
         self._fresh = False  # a snapshot from the server is in the model (the cache must not replace it)
+        self._pending: list[dict[str, Any]] = []
+        self._drain_scheduled = False
 
     def start(self) -> None:
         if self._started:
@@ -110,7 +116,27 @@ class QueueFeed(QObject):
     def _on_event(self, event: dict[str, Any]) -> None:
         if self._loading:
             self._buffer.append(event)
-        if self.model.apply_event(event):
+        self._pending.append(event)
+        self._schedule_drain()
+
+    def _schedule_drain(self) -> None:
+        if not self._drain_scheduled:
+            self._drain_scheduled = True
+            QTimer.singleShot(0, self._drain)
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        if not self._started:
+            self._pending.clear()
+            return
+        deadline = time.monotonic() + SLICE_S
+        changed = False
+        while self._pending:
+            changed |= self.model.apply_event(self._pending.pop(0))
+            if self._pending and time.monotonic() > deadline:
+                self._schedule_drain()  # the rest on the next turn, after paint and input
+                break
+        if changed:
             self.hub.queue_changed()
 
     def _fetch_details(self, appointment_id: int) -> None:
