@@ -244,3 +244,55 @@ def test_payment_landing_as_the_hold_expires_never_counts_a_slot_twice(live_serv
             assert holding == 1
         outcomes[(x_status, "Y booked" if y_won else "Y refused")] += 1
     print(dict(outcomes))
+
+
+def test_no_payment_waits_for_a_row_while_holding_the_audit_chain(live_server: LiveServer, api: httpx.Client,
+                                                                  db_engine: Engine, admin: dict[str, str]
+                                                                  ) -> None:
+    """Every writer takes the audit chain's lock (PostgreSQL advisory lock) at its first recorded change and holds
+    it to the commit. A writer that then waits for a row someone else holds, while that someone waits for the
+    chain, deadlocks: a booking holds its slot and waits for the chain. So a payment that revives an expired
+    appointment must take the slot before it records anything. Deterministic: the test holds the slot row itself
+    and looks at who waits for it, with which locks."""
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("the audit chain's lock is PostgreSQL's (SQLite writers are serial)")
+    from server.audit.service import CHAIN_LOCK_KEY
+
+    doc = make_doctor(api, admin, department_code="bone_tumor")
+    schedule = make_schedule(api, admin, doctor_id=doc["id"], start=future_start(days=2, hour=15), minutes=15,
+                             slot_minutes=15, capacity=1)
+    slot = schedule["slots"][0]["id"]
+    x = db_account(db_engine)
+    notice = accept_notice(api, x["headers"])
+    patient = eligible_patient(db_engine, x["account_id"], department_code="bone_tumor")
+    r = book(api, x["headers"], patient_id=patient, slot_id=slot, notice_version=notice)
+    assert r.status_code == 201, r.text
+    appt = r.json()["id"]
+    r = api.post(f"{V1}/appointments/{appt}/payment", headers=x["headers"])
+    assert r.status_code == 201, r.text
+    prepay = r.json()
+    # the hold runs out and the scheduler gives the place back
+    set_appointment(db_engine, appt, hold_expires_at=now() - dt.timedelta(seconds=1))
+    wait_for(lambda: rows(db_engine, "SELECT status FROM appointments WHERE id = :a", a=appt)[0]["status"]
+             == "expired", what="the hold to expire")
+
+    with db_engine.connect() as holder:
+        holder.execute(text("SELECT id FROM slots WHERE id = :s FOR UPDATE"), {"s": slot})
+        me = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # the money arrives: its notification revives the appointment, which needs the slot we hold
+        r = api.post(f"{V1}/sandbox/pay/{prepay['prepay_id']}/confirm", params={"delay_ms": 0, "duplicates": 1})
+        assert r.status_code == 200, r.text
+        with db_engine.connect() as look:
+            def waiters() -> list[int]:
+                return list(look.execute(text("SELECT pid FROM pg_stat_activity WHERE :me = ANY("
+                                              "pg_blocking_pids(pid))"), {"me": me}).scalars())
+
+            blocked = wait_for(waiters, what="the notification to reach the slot")
+            chain_holders = look.execute(text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = :k "
+                "AND pid = ANY(:pids)"), {"k": CHAIN_LOCK_KEY, "pids": blocked}).scalars().all()
+        holder.rollback()
+    assert not chain_holders, "a transaction waits for the slot row while holding the audit chain's lock"
+    wait_for(lambda: rows(db_engine, "SELECT status FROM appointments WHERE id = :a", a=appt)[0]["status"]
+             == "booked", what="the paid appointment to take its place again")
+    assert slot_consistent(db_engine, slot) == (1, 1)

@@ -195,9 +195,11 @@ def apply_success(session: Session, *, success: Success, actor: Actor, source: s
                        "source": source})
         return "ignored:already_paid"
     late = was == "closed"
+    # the appointment (and perhaps its slot) first: recording takes the audit chain's lock, held to the commit,
+    # and a row lock wanted after it deadlocks with a booking that holds the slot and waits for the chain
+    orphan = _book_appointment(session, payment=payment, appointment=appt, actor=actor)
     _record(session, actor=actor, kind="payment.paid", payment=payment, appointment=appt,
             transaction_id=success.transaction_id, source=source, late=late)
-    orphan = _book_appointment(session, payment=payment, appointment=appt, actor=actor)
     if orphan:
         session.execute(update(Payment).where(Payment.id == payment.id).values(orphan_reason=orphan[:48])
                         .execution_options(synchronize_session=False))
