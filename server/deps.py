@@ -3,23 +3,29 @@
 ``SessionDep`` gives a session whose transaction is a writer (``BEGIN IMMEDIATE`` on SQLite) for every method but
 GET/HEAD. Services take it as ``session=`` and the route commits explicitly, so an error raised anywhere before
 the commit leaves the database untouched.
+
+The dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency on the thread pool, and each
+such hop costs a thread hand-over and an event-loop wake-up on every request.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.accounts.models import Account, AccountSession
 from server.actor import Actor
+from server.cache import ChangeCache
 from server.config import Settings, get_settings
-from server.db import Database, get_db
+from server.db import Database, begin_read, get_db
 from server.errors import Forbidden, Unauthorized
 from server.ids import token_hash
 from server.staff.models import Staff, StaffSession
@@ -30,21 +36,34 @@ TOUCH_EVERY = dt.timedelta(seconds=60)
 bearer = HTTPBearer(auto_error=False, description="Session token from a login route")
 
 
-def db_dep() -> Database:
+async def db_dep() -> Database:
     return get_db()
 
 
+async def settings_dep() -> Settings:
+    return get_settings()
+
+
 DbDep = Annotated[Database, Depends(db_dep)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
-def session_dep(request: Request, db: DbDep) -> Iterator[Session]:
+# Closing a session that still has a transaction open (a read, or a write abandoned by an error) rolls it back.
+# On SQLite that is a local call of microseconds, cheaper than a thread hop; on PostgreSQL a round trip, so on a
+# thread, but never queued behind the route threads (they may be waiting for a lock this very session holds).
+_closers = anyio.CapacityLimiter(8)
+
+
+async def session_dep(request: Request, db: DbDep) -> AsyncIterator[Session]:
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     session = db.session(write=write)
     try:
         yield session
     finally:
-        session.close()
+        if session.in_transaction() and db.dialect != "sqlite":
+            await anyio.to_thread.run_sync(session.close, limiter=_closers)
+        else:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(session_dep)]
@@ -54,7 +73,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-ClientDep = Annotated[str, Depends(client_address)]
+async def _client_dep(request: Request) -> str:
+    return client_address(request)
+
+
+ClientDep = Annotated[str, Depends(_client_dep)]
 
 
 def _token(creds: HTTPAuthorizationCredentials | None) -> str:
@@ -63,14 +86,14 @@ def _token(creds: HTTPAuthorizationCredentials | None) -> str:
     return creds.credentials
 
 
-def _live(row: AccountSession | StaffSession | None, idle: int) -> bool:
+def _live(row: Any, idle: int) -> bool:
     if row is None or row.revoked_at is not None:
         return False
     t = now()
     return t < row.expires_at and t - row.last_seen_at < dt.timedelta(seconds=idle)
 
 
-def _touch_due(row: AccountSession | StaffSession, idle: int) -> bool:
+def _touch_due(row: Any, idle: int) -> bool:
     """Refresh ``last_seen_at`` at most once a minute, but often enough that activity keeps a short idle
     timeout from expiring (a quarter of it)."""
     return now() - row.last_seen_at > min(TOUCH_EVERY, dt.timedelta(seconds=idle / 4))
@@ -78,8 +101,8 @@ def _touch_due(row: AccountSession | StaffSession, idle: int) -> bool:
 
 def _touch(session: Session, db: Database, model: type[AccountSession] | type[StaffSession],
            row_id: int) -> None:
-    # End the request session's read first: on SQLite a writer request already holds the write lock
-    # (BEGIN IMMEDIATE), so a second write transaction would wait on it until the busy timeout.
+    # End the request session's transaction first: were it a writer (BEGIN IMMEDIATE on SQLite), a second write
+    # transaction would wait on it until the busy timeout.
     session.commit()
     with db.transaction() as s:
         s.execute(update(model).where(model.id == row_id).values(last_seen_at=now()))
@@ -87,9 +110,18 @@ def _touch(session: Session, db: Database, model: type[AccountSession] | type[St
 
 @dataclass(frozen=True, slots=True)
 class AccountCtx:
-    account: Account
+    account_id: int
     session_id: int
     actor: Actor
+    session: Session = field(repr=False, compare=False)
+
+    @property
+    def account(self) -> Account:
+        """The account row, read in the request's session when a route first needs more than its id."""
+        account = self.session.get(Account, self.account_id)
+        if account is None:  # removed since the look-up
+            raise Unauthorized("session_expired", "登录已失效，请重新登录")
+        return account
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +135,50 @@ class StaffCtx:
         return self.staff.role
 
 
-def current_account(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
-                    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> AccountCtx:
-    row = session.execute(select(AccountSession).where(AccountSession.token_hash == token_hash(_token(creds)))
-                          ).scalar_one_or_none()
-    if not _live(row, settings.session_idle_s):
+# One statement, built once: the session and whether its account may still act (the account row itself is read
+# only by the routes that need it, see AccountCtx.account).
+_AS, _ACC = AccountSession.__table__, Account.__table__
+_ACCOUNT_LOOKUP = (select(_AS.c.id, _AS.c.account_id, _AS.c.last_seen_at, _AS.c.expires_at, _AS.c.revoked_at,
+                          _ACC.c.active)
+                   .join(_ACC, _ACC.c.id == _AS.c.account_id)
+                   .where(_AS.c.token_hash == bindparam("token_hash")))
+
+
+# A patient's app sends several requests a second while it is used; their token look-ups come from here for at
+# most one second. A logout, a password or mobile change (every revocation records a change) clears it in this
+# process once committed, and a look-up that raced with the revocation is not stored (ChangeCache.put); another
+# worker process accepts a revoked token for at most ttl_s. Keyed by the token's hash, only live sessions.
+_account_sessions = ChangeCache(ttl_s=1.0)
+
+
+def _look_up_account(session: Session, db: Database, settings: Settings, key: str) -> Row[Any]:
+    generation = _account_sessions.generation
+    begin_read(session)  # a token check never waits for the SQLite write lock
+    row = session.execute(_ACCOUNT_LOOKUP, {"token_hash": key}).first()
+    if not _live(row, settings.session_idle_s) or not row.active:
         raise Unauthorized("session_expired", "登录已失效，请重新登录")
-    account = session.get(Account, row.account_id)
-    if account is None or not account.active:
-        raise Unauthorized("session_expired", "登录已失效，请重新登录")
-    # End the look-up's transaction: on SQLite a writer request's first query took the write lock (BEGIN
-    # IMMEDIATE), and holding it while the route waits for a worker thread deadlocks under load.
+    # End the look-up's read transaction, so that a writer route begins its own write transaction.
     session.commit()
     if _touch_due(row, settings.session_idle_s):
-        _touch(session, db, AccountSession, row.id)
-    return AccountCtx(account, row.id, Actor("account", account.id, client=client_address(request)))
+        _touch(session, db, AccountSession, row.id)  # not cached: the row's last_seen_at is old now
+    else:
+        _account_sessions.put(key, row, generation=generation)
+    return row
+
+
+async def current_account(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
+                          creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> AccountCtx:
+    key = token_hash(_token(creds))
+    row = _account_sessions.get(key)
+    if row is None or not _live(row, settings.session_idle_s) or _touch_due(row, settings.session_idle_s):
+        row = await run_in_threadpool(_look_up_account, session, db, settings, key)
+    return AccountCtx(row.account_id, row.id, Actor("account", row.account_id, client=client_address(request)),
+                      session)
 
 
 def current_staff(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> StaffCtx:
+    begin_read(session)  # a token check never waits for the SQLite write lock
     row = session.execute(select(StaffSession).where(StaffSession.token_hash == token_hash(_token(creds)))
                           ).scalar_one_or_none()
     if not _live(row, settings.staff_session_idle_s):
@@ -129,8 +186,7 @@ def current_staff(request: Request, session: SessionDep, db: DbDep, settings: Se
     staff = session.get(Staff, row.staff_id)
     if staff is None or not staff.active:
         raise Unauthorized("session_expired", "登录已超时，请重新登录")
-    # End the look-up's transaction: on SQLite a writer request's first query took the write lock (BEGIN
-    # IMMEDIATE), and holding it while the route waits for a worker thread deadlocks under load.
+    # End the look-up's read transaction, so that a writer route begins its own write transaction.
     session.commit()
     if _touch_due(row, settings.staff_session_idle_s):
         _touch(session, db, StaffSession, row.id)
@@ -141,8 +197,8 @@ CurrentAccount = Annotated[AccountCtx, Depends(current_account)]
 CurrentStaff = Annotated[StaffCtx, Depends(current_staff)]
 
 
-def require_roles(*roles: str) -> Callable[[StaffCtx], StaffCtx]:
-    def check(ctx: CurrentStaff) -> StaffCtx:
+def require_roles(*roles: str) -> Callable[[StaffCtx], Any]:
+    async def check(ctx: CurrentStaff) -> StaffCtx:
         if ctx.staff.role not in roles:
             raise Forbidden("role_forbidden", "您的岗位无权执行此操作")
         return ctx

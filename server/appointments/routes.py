@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from server.appointments import service
 from server.appointments.schemas import (
@@ -18,6 +18,7 @@ from server.appointments.schemas import (
 )
 from server.catalogue.schemas import MAX_DAY, MIN_DAY
 from server.deps import CurrentAccount, CurrentStaff, DoctorStaff, SessionDep
+from server.responses import json_response
 
 router = APIRouter()
 
@@ -29,33 +30,33 @@ Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 @router.post("/appointments", status_code=201, response_model=AppointmentDetail, tags=["appointments"],
              summary="Book a slot: the appointment waits for payment until hold_expires_at")
-def book(session: SessionDep, ctx: CurrentAccount, body: AppointmentCreate) -> AppointmentDetail:
-    appt = service.book(session, actor=ctx.actor, account_id=ctx.account.id, patient_id=body.patient_id,
-                        slot_id=body.slot_id, notice_version=body.notice_version)
-    result = service.detail(session, appt)
+def book(session: SessionDep, ctx: CurrentAccount, body: AppointmentCreate) -> Response:
+    booking = service.book(session, actor=ctx.actor, account_id=ctx.account_id, patient_id=body.patient_id,
+                           slot_id=body.slot_id, notice_version=body.notice_version)
     session.commit()
-    return result
+    # built after the commit, outside the write transaction, from the rows in hand
+    return json_response(service.booking_detail(session, booking), status_code=201)
 
 
 @router.get("/appointments", response_model=list[AppointmentSummary], tags=["appointments"],
             summary="The holder's appointments, newest first")
 def list_appointments(session: SessionDep, ctx: CurrentAccount, patient_id: OptIdQuery = None, limit: Limit = 50,
-                      offset: Offset = 0) -> list[AppointmentSummary]:
-    return service.list_for_account(session, account_id=ctx.account.id, patient_id=patient_id, limit=limit,
-                                    offset=offset)
+                      offset: Offset = 0) -> Response:
+    return json_response(service.list_for_account(session, account_id=ctx.account_id, patient_id=patient_id,
+                                                  limit=limit, offset=offset))
 
 
 @router.get("/appointments/{appointment_id}", response_model=AppointmentDetail, tags=["appointments"],
             summary="One appointment with its check-in window and description")
 def get_appointment(session: SessionDep, ctx: CurrentAccount, appointment_id: IdPath) -> AppointmentDetail:
-    appt = service.get_owned(session, account_id=ctx.account.id, appointment_id=appointment_id)
+    appt = service.get_owned(session, account_id=ctx.account_id, appointment_id=appointment_id)
     return service.detail(session, appt)
 
 
 @router.post("/appointments/{appointment_id}/check-in", response_model=AppointmentDetail, tags=["appointments"],
              summary="复诊签到, inside the check-in window of the appointment's day")
 def check_in(session: SessionDep, ctx: CurrentAccount, appointment_id: IdPath) -> AppointmentDetail:
-    appt = service.check_in(session, actor=ctx.actor, account_id=ctx.account.id, appointment_id=appointment_id)
+    appt = service.check_in(session, actor=ctx.actor, account_id=ctx.account_id, appointment_id=appointment_id)
     result = service.detail(session, appt)
     session.commit()
     return result
@@ -66,7 +67,7 @@ def check_in(session: SessionDep, ctx: CurrentAccount, appointment_id: IdPath) -
              summary="Submit the condition description (病情描述) after check-in: the patient starts waiting")
 def submit_description(session: SessionDep, ctx: CurrentAccount, appointment_id: IdPath,
                        body: DescriptionCreate) -> AppointmentDetail:
-    appt = service.submit_description(session, actor=ctx.actor, account_id=ctx.account.id,
+    appt = service.submit_description(session, actor=ctx.actor, account_id=ctx.account_id,
                                       appointment_id=appointment_id, text=body.text, file_ids=body.file_ids)
     result = service.detail(session, appt)
     session.commit()
@@ -77,7 +78,7 @@ def submit_description(session: SessionDep, ctx: CurrentAccount, appointment_id:
             summary="我的问诊: every paid visit with its details, newest first")
 def records(session: SessionDep, ctx: CurrentAccount, patient_id: OptIdQuery = None, limit: Limit = 50,
             offset: Offset = 0) -> list[RecordPublic]:
-    return service.records_for_account(session, account_id=ctx.account.id, patient_id=patient_id, limit=limit,
+    return service.records_for_account(session, account_id=ctx.account_id, patient_id=patient_id, limit=limit,
                                        offset=offset)
 
 

@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import RowMapping, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,8 +19,10 @@ from server.actor import Actor
 from server.appointments import schemas
 from server.appointments.models import Appointment, ConditionDescription, DescriptionFile
 from server.catalogue import service as catalogue
+from server.catalogue.his import HisVisitLike
 from server.catalogue.models import Department, Doctor, HisVisit, Slot
 from server.config import get_settings
+from server.db import begin_read
 from server.errors import AppError, Conflict, InvalidState, NotFound
 from server.events.service import record_change
 from server.files.service import owned_files
@@ -194,7 +197,7 @@ def _visit(session: Session, visit_id: int | None) -> schemas.VisitPublic | None
                                doctor_name=visit.doctor_name, diagnosis=visit.diagnosis)
 
 
-def refund_status(session: Session, appt: Appointment) -> str | None:
+def refund_status(session: Session, *, appointment_id: int) -> str | None:
     """Null until the refund slice reports a refund for the appointment."""
     return None
 
@@ -226,7 +229,7 @@ def summary(session: Session, row: Row) -> dict[str, Any]:
         "doctor_name": row.doctor.name, "doctor_title": row.doctor.title, "department_id": a.department_id,
         "department_name": row.department.name, "slot_id": a.slot_id, "starts_at": a.starts_at,
         "ends_at": a.ends_at, "fee_fen": a.fee_fen, "hold_expires_at": a.hold_expires_at, "paid_at": a.paid_at,
-        "created_at": a.created_at, "refund_status": refund_status(session, a),
+        "created_at": a.created_at, "refund_status": refund_status(session, appointment_id=a.id),
     }
 
 
@@ -234,23 +237,50 @@ def load_row(session: Session, appt: Appointment) -> Row:
     return _rows(session, _base_query().where(Appointment.id == appt.id))[0]
 
 
-def detail(session: Session, appt: Appointment) -> schemas.AppointmentDetail:
-    row = load_row(session, appt)
+def _detail_fields(session: Session, row: Row) -> dict[str, Any]:
+    """AppointmentDetail's fields but the description and the eligibility visit."""
+    appt = row.appt
     opens, closes = checkin_window(appt)
-    return schemas.AppointmentDetail(
-        **summary(session, row), checked_in_at=appt.checked_in_at, waiting_since=appt.waiting_since,
-        completed_at=appt.completed_at, ended_at=appt.ended_at, end_reason=appt.end_reason,
-        checkin_opens_at=opens, checkin_closes_at=closes, can_check_in=can_check_in(appt),
-        description=_description(session, appt.id), eligibility_visit=_visit(session, appt.eligibility_visit_id))
+    return {**summary(session, row), "checked_in_at": appt.checked_in_at, "waiting_since": appt.waiting_since,
+            "completed_at": appt.completed_at, "ended_at": appt.ended_at, "end_reason": appt.end_reason,
+            "checkin_opens_at": opens, "checkin_closes_at": closes, "can_check_in": can_check_in(appt)}
+
+
+def detail(session: Session, appt: Appointment) -> schemas.AppointmentDetail:
+    return schemas.AppointmentDetail(**_detail_fields(session, load_row(session, appt)),
+                                     description=_description(session, appt.id),
+                                     eligibility_visit=_visit(session, appt.eligibility_visit_id))
+
+
+# An appointment summary as columns of one joined query: the holder's list is read on every visit to the app, and
+# four ORM entities per row cost several times the query. The labels are AppointmentSummary's fields.
+_A, _P, _D, _DEP = Appointment.__table__, Patient.__table__, Doctor.__table__, Department.__table__
+_SUMMARY_LISTING = (
+    select(_A.c.id, _A.c.number, _A.c.status, _A.c.patient_id, _P.c.name.label("patient_name"), _A.c.doctor_id,
+           _D.c.name.label("doctor_name"), _D.c.title.label("doctor_title"), _A.c.department_id,
+           _DEP.c.name.label("department_name"), _A.c.slot_id, _A.c.starts_at, _A.c.ends_at, _A.c.fee_fen,
+           _A.c.hold_expires_at, _A.c.paid_at, _A.c.created_at)
+    .join(_P, _P.c.id == _A.c.patient_id)
+    .join(_D, _D.c.id == _A.c.doctor_id)
+    .join(_DEP, _DEP.c.id == _A.c.department_id))
+_ACCOUNT_LISTING = (_SUMMARY_LISTING.where(_A.c.account_id == bindparam("account_id"))
+                    .order_by(_A.c.created_at.desc(), _A.c.id.desc())
+                    .limit(bindparam("limit")).offset(bindparam("offset")))
+_ACCOUNT_PATIENT_LISTING = _ACCOUNT_LISTING.where(_A.c.patient_id == bindparam("patient_id"))
 
 
 def list_for_account(session: Session, *, account_id: int, patient_id: int | None = None, limit: int = 50,
-                     offset: int = 0) -> list[schemas.AppointmentSummary]:
-    q = _base_query().where(Appointment.account_id == account_id)
-    if patient_id is not None:
-        q = q.where(Appointment.patient_id == patient_id)
-    q = q.order_by(Appointment.created_at.desc(), Appointment.id.desc()).limit(limit).offset(offset)
-    return [schemas.AppointmentSummary(**summary(session, r)) for r in _rows(session, q)]
+                     offset: int = 0) -> list[dict[str, Any]]:
+    """AppointmentSummary objects as plain data (the route encodes them once)."""
+    q = _ACCOUNT_LISTING if patient_id is None else _ACCOUNT_PATIENT_LISTING
+    params = {"account_id": account_id, "patient_id": patient_id, "limit": limit, "offset": offset}
+    out = []
+    for r in session.execute(q, params).mappings():
+        item = dict(r)
+        item["status_label"] = label(r["status"])
+        item["refund_status"] = refund_status(session, appointment_id=r["id"])
+        out.append(item)
+    return out
 
 
 def records_for_account(session: Session, *, account_id: int, patient_id: int | None = None, limit: int = 50,
@@ -279,32 +309,75 @@ def _day_bounds(at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return combine(day, dt.time.min), combine(day + dt.timedelta(days=1), dt.time.min)
 
 
+# The statements a booking runs are built once, with bound parameters: building and keying a new statement
+# object costs SQLAlchemy more than running it (measured: 25 µs against 70 µs for a one-row select, 40 µs
+# against 175 µs for an ORM insert).
+_DUPLICATE = (select(_A.c.starts_at, _A.c.status)
+              .where(_A.c.patient_id == bindparam("patient_id"), _A.c.doctor_id == bindparam("doctor_id"),
+                     _A.c.starts_at >= bindparam("lo"), _A.c.starts_at < bindparam("hi"), _A.c.status.in_(ACTIVE))
+              .limit(1))
+_DUPLICATE_OTHER = _DUPLICATE.where(_A.c.id != bindparam("exclude_id"))
+_SLOT_DOCTOR_DEPARTMENT = (select(Slot, Doctor, Department)
+                           .outerjoin(Doctor, Doctor.id == Slot.doctor_id)
+                           .outerjoin(Department, Department.id == Doctor.department_id)
+                           .where(Slot.id == bindparam("slot_id")))
+_PATIENT_LOCK = (select(_P.c.id)
+                 .where(_P.c.id == bindparam("patient_id"), _P.c.account_id == bindparam("account_id"),
+                        _P.c.removed_at.is_(None))
+                 .with_for_update())
+# An appointment's number has 24 random bits a second (server/ids.py): at hundreds of bookings a second two of them
+# meet now and then (about 0.5 % of seconds at 400/s; the unique index then failed the booking with a 500). The
+# insert skips a taken number and the booking draws another.
+_INSERT_APPOINTMENT = {
+    "postgresql": postgresql.insert(_A).on_conflict_do_nothing(index_elements=[_A.c.number]).returning(_A.c.id),
+    "sqlite": sqlite.insert(_A).on_conflict_do_nothing(index_elements=[_A.c.number]).returning(_A.c.id),
+}
+
+
 def _duplicate(session: Session, *, patient_id: int, doctor_id: int, starts_at: dt.datetime,
-               exclude_id: int | None = None) -> Appointment | None:
+               exclude_id: int | None = None) -> RowMapping | None:
+    """The patient's active appointment with the doctor on that day (its starts_at and status), if any."""
     lo, hi = _day_bounds(starts_at)
-    q = select(Appointment).where(Appointment.patient_id == patient_id, Appointment.doctor_id == doctor_id,
-                                  Appointment.starts_at >= lo, Appointment.starts_at < hi,
-                                  Appointment.status.in_(ACTIVE))
-    if exclude_id is not None:
-        q = q.where(Appointment.id != exclude_id)
-    return session.execute(q.limit(1)).scalar_one_or_none()
+    params = {"patient_id": patient_id, "doctor_id": doctor_id, "lo": lo, "hi": hi}
+    if exclude_id is None:
+        return session.execute(_DUPLICATE, params).mappings().first()
+    return session.execute(_DUPLICATE_OTHER, {**params, "exclude_id": exclude_id}).mappings().first()
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A new appointment and the rows it was made from, so that the answer needs no second read."""
+
+    appt: Appointment
+    patient: Patient
+    doctor: Doctor
+    department: Department
+    visit: HisVisitLike | None
 
 
 def book(session: Session, *, actor: Actor, account_id: int, patient_id: int, slot_id: int,
-         notice_version: int) -> Appointment:
-    """Hold a place for an unpaid appointment (seed 2.3 (3)): the holder pays within ``hold_minutes``."""
+         notice_version: int) -> Booking:
+    """Hold a place for an unpaid appointment (seed 2.3 (3)): the holder pays within ``hold_minutes``.
+
+    The checks read first, as a reader (server/db.py: begin_read), so on SQLite they neither wait for nor hold the
+    single write lock; the write transaction that follows holds only what must be atomic, and re-checks what
+    another request could have changed meanwhile: the patient (locked on PostgreSQL, which serialises one
+    patient's bookings), one active appointment per patient, doctor and day, and the place itself (take_slot's
+    conditional UPDATE). A new notice or a doctor withdrawn in between is not re-checked, as neither was locked
+    before either.
+    """
     settings = get_settings()
-    notice = catalogue.current_notice(session)
-    if notice_version != notice.version:
+    begin_read(session)
+    version = catalogue.current_notice_version(session)
+    if notice_version != version:
         raise Conflict("notice_outdated", "复诊须知已更新，请重新阅读最新的复诊须知并点击【我同意】后再预约")
-    if not catalogue.has_accepted(session, account_id=account_id, version=notice.version):
+    if not catalogue.has_accepted(session, account_id=account_id, version=version):
         raise Conflict("notice_not_accepted", "请先阅读复诊须知并点击【我同意】后再预约")
-    patient = catalogue.owned_patient(session, account_id=account_id, patient_id=patient_id, lock=True)
-    slot = session.get(Slot, slot_id)
-    if slot is None or slot.status == "removed":
+    patient = catalogue.owned_patient(session, account_id=account_id, patient_id=patient_id)
+    found = session.execute(_SLOT_DOCTOR_DEPARTMENT, {"slot_id": slot_id}).first()
+    if found is None or found[0].status == "removed":
         raise NotFound("号源")
-    doctor = session.get(Doctor, slot.doctor_id)
-    department = session.get(Department, doctor.department_id) if doctor else None
+    slot, doctor, department = found
     if doctor is None or department is None or not doctor.active or not department.active:
         raise Conflict("slot_unavailable", "该医生暂停在线复诊，请选择其他医生")
     eligibility = catalogue.check_eligibility(session, patient=patient, department=department)
@@ -317,27 +390,53 @@ def book(session: Session, *, actor: Actor, account_id: int, patient_id: int, sl
         raise Conflict("slot_started", "该时段已开始或已结束，请选择其他时间")
     if slot.booked >= slot.capacity:
         raise Conflict("slot_full", "该时段号源已约满，请选择其他时间")
+    session.commit()  # the end of the reads: the statements below run in a write transaction
+
+    if session.execute(_PATIENT_LOCK, {"patient_id": patient.id, "account_id": account_id}).first() is None:
+        raise NotFound("就诊人")
     other = _duplicate(session, patient_id=patient.id, doctor_id=doctor.id, starts_at=slot.starts_at)
     if other is not None:
         raise Conflict("duplicate_booking",
-                       f"{patient.name}当天已预约{doctor.name}医生（{other.starts_at:%H:%M}，{label(other.status)}），"
-                       "请勿重复预约", )
+                       f"{patient.name}当天已预约{doctor.name}医生（{other['starts_at']:%H:%M}，"
+                       f"{label(other['status'])}），请勿重复预约")
     if not catalogue.take_slot(session, slot_id=slot.id):
         raise Conflict("slot_full", "该时段号源已约满，请选择其他时间")
     visit = eligibility.visit
-    appt = Appointment(number=order_number("A"), account_id=account_id, patient_id=patient.id, doctor_id=doctor.id,
-                       department_id=department.id, slot_id=slot.id, starts_at=slot.starts_at, ends_at=slot.ends_at,
-                       fee_fen=doctor.fee_fen, status="pending_payment", notice_version=notice.version,
-                       eligibility_visit_id=visit.id if isinstance(visit, HisVisit) else None,
-                       hold_expires_at=t + dt.timedelta(minutes=settings.hold_minutes), created_at=t)
-    session.add(appt)
-    session.flush()
+    values = {"account_id": account_id, "patient_id": patient.id,
+              "doctor_id": doctor.id, "department_id": department.id, "slot_id": slot.id,
+              "starts_at": slot.starts_at, "ends_at": slot.ends_at, "fee_fen": doctor.fee_fen,
+              "status": "pending_payment", "notice_version": version,
+              "eligibility_visit_id": visit.id if isinstance(visit, HisVisit) else None,
+              "hold_expires_at": t + dt.timedelta(minutes=settings.hold_minutes), "created_at": t,
+              "end_reason": ""}
+    # a plain INSERT (see _DUPLICATE); the object only carries the values to the event and the answer
+    insert_appointment = _INSERT_APPOINTMENT[session.get_bind().dialect.name]
+    for _attempt in range(5):
+        values["number"] = order_number("A")
+        appointment_id = session.execute(insert_appointment, values).scalar()
+        if appointment_id is not None:
+            break
+    else:
+        raise RuntimeError("five appointment numbers in a row were taken")
+    appt = Appointment(id=appointment_id, **values)
     payload = event_payload(session, appt)
     record_change(session, actor=actor, kind="appointment.pending_payment", object_type="appointment",
                   object_id=appt.id, topic="clinical", doctor_id=appt.doctor_id, account_id=account_id,
                   payload=payload, details={**payload, "from": None, "fee_fen": appt.fee_fen,
                                             "hold_expires_at": appt.hold_expires_at.isoformat()})
-    return appt
+    return Booking(appt, patient, doctor, department, visit)
+
+
+def booking_detail(session: Session, booking: Booking) -> dict[str, Any]:
+    """The answer to a booking (AppointmentDetail) from the rows in hand: a new appointment has no description,
+    and its eligibility visit is the one just checked, in the booked department."""
+    appt, visit = booking.appt, booking.visit
+    visit_out = None
+    if appt.eligibility_visit_id is not None and visit is not None:
+        visit_out = {"visit_date": visit.visit_date, "department": booking.department.name,
+                     "doctor_name": visit.doctor_name, "diagnosis": visit.diagnosis}
+    row = Row(appt, booking.patient, booking.doctor, booking.department)
+    return {**_detail_fields(session, row), "description": None, "eligibility_visit": visit_out}
 
 
 def confirm_payment(session: Session, *, appointment_id: int, payment_id: int, actor: Actor) -> Appointment:

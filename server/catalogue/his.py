@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from server.catalogue.models import Department, HisVisit
@@ -52,18 +53,26 @@ class TableHis:
     def visits_for(self, session: Session, *, card_type: str | None, card_no: str | None,
                    id_number_digest: str | None, department_code: str,
                    since: dt.date | None) -> list[HisVisitLike]:
-        who = []
-        if card_type and card_no:
-            who.append(and_(HisVisit.card_type == card_type, HisVisit.card_no == card_no))
-        if id_number_digest:
-            who.append(HisVisit.id_number_digest == id_number_digest)
-        if not who:
+        by_card = bool(card_type and card_no)
+        if not (by_card or id_number_digest):
             return []
-        q = select(HisVisit).where(or_(*who), HisVisit.department_code == department_code)
-        if since is not None:
-            q = q.where(HisVisit.visit_date >= since)
-        q = q.order_by(HisVisit.visit_date.desc(), HisVisit.id.desc()).limit(50)
-        return list(session.execute(q).scalars())
+        q = _visits_query(by_card=by_card, by_digest=bool(id_number_digest), since=since is not None)
+        return list(session.execute(q, {"card_type": card_type, "card_no": card_no, "digest": id_number_digest,
+                                        "department_code": department_code, "since": since}).scalars())
+
+
+@functools.cache
+def _visits_query(*, by_card: bool, by_digest: bool, since: bool) -> Select[tuple[HisVisit]]:
+    """One statement per shape, built once: every booking checks eligibility (see take_slot's comment)."""
+    who = []
+    if by_card:
+        who.append(and_(HisVisit.card_type == bindparam("card_type"), HisVisit.card_no == bindparam("card_no")))
+    if by_digest:
+        who.append(HisVisit.id_number_digest == bindparam("digest"))
+    q = select(HisVisit).where(or_(*who), HisVisit.department_code == bindparam("department_code"))
+    if since:
+        q = q.where(HisVisit.visit_date >= bindparam("since"))
+    return q.order_by(HisVisit.visit_date.desc(), HisVisit.id.desc()).limit(50)
 
 
 _his: HisAdapter = TableHis()

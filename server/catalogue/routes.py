@@ -1,12 +1,21 @@
-"""Catalogue routes: what a patient browses before booking, and the admin's doctors and schedules."""
+"""Catalogue routes: what a patient browses before booking, and the admin's doctors and schedules.
+
+The public reads are what every patient's app asks most, alike for everyone: they answer from a per-process copy
+of the encoded JSON that lives a second at most and is dropped on any change committed here (server/cache.py).
+They are ``async`` so that an answer from the copy never waits for a worker thread; building one runs on the
+thread pool with a read session of its own.
+"""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Callable, Hashable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from server.cache import catalogue_cache
 from server.catalogue import service
 from server.catalogue.models import Department, Doctor, Schedule
 from server.catalogue.schemas import (
@@ -26,10 +35,12 @@ from server.catalogue.schemas import (
     SlotPublic,
     VisitPublic,
 )
-from server.deps import AdminStaff, CurrentAccount, SessionDep
+from server.db import Database
+from server.deps import AdminStaff, CurrentAccount, DbDep, SessionDep
 from server.errors import NotFound
 from server.files import service as files
 from server.files.models import StoredFile
+from server.responses import dumps, json_bytes_response
 from server.timeutil import now
 
 router = APIRouter()
@@ -40,11 +51,31 @@ OptIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 OptDayQuery = Annotated[dt.date | None, Query(ge=MIN_DAY, le=MAX_DAY)]
 
 
+def _doctor_dict(doc: Doctor, dep: Department) -> dict[str, Any]:
+    return {"id": doc.id, "department_id": doc.department_id, "department_name": dep.name, "name": doc.name,
+            "title": doc.title, "specialty": doc.specialty, "introduction": doc.introduction,
+            "photo_url": f"/api/v1/doctors/{doc.id}/photo" if doc.photo_file_id else None,
+            "fee_fen": doc.fee_fen, "active": doc.active}
+
+
 def _doctor(doc: Doctor, dep: Department) -> DoctorPublic:
-    return DoctorPublic(id=doc.id, department_id=doc.department_id, department_name=dep.name, name=doc.name,
-                        title=doc.title, specialty=doc.specialty, introduction=doc.introduction,
-                        photo_url=f"/api/v1/doctors/{doc.id}/photo" if doc.photo_file_id else None,
-                        fee_fen=doc.fee_fen, active=doc.active)
+    return DoctorPublic(**_doctor_dict(doc, dep))
+
+
+def _build(db: Database, key: Hashable, build: Callable[[Session], Any]) -> bytes:
+    generation = catalogue_cache.generation  # before the first query: see ChangeCache.put
+    with db.session(write=False) as session:
+        body = dumps(build(session))
+    catalogue_cache.put(key, body, generation=generation)
+    return body
+
+
+async def _public(db: Database, key: Hashable, build: Callable[[Session], Any]) -> Response:
+    """The cached JSON answer for ``key``, built by ``build`` (on the thread pool) when there is none."""
+    body = catalogue_cache.get(key)
+    if body is None:
+        body = await run_in_threadpool(_build, db, key, build)
+    return json_bytes_response(body)
 
 
 def _schedule(session: Session, schedule: Schedule, *, affected: list[int] | None = None) -> SchedulePublic:
@@ -63,19 +94,23 @@ def _schedule(session: Session, schedule: Schedule, *, affected: list[int] | Non
 
 @router.get("/departments", response_model=list[DepartmentPublic], tags=["catalogue"],
             summary="The online departments (骨肿瘤科, 神经内科, 内分泌科, 血液科)")
-def departments(session: SessionDep) -> list[DepartmentPublic]:
-    return [DepartmentPublic.model_validate(d) for d in service.list_departments(session)]
+async def departments(db: DbDep) -> Response:
+    return await _public(db, ("departments",), lambda session: [
+        {"id": d.id, "code": d.code, "name": d.name, "introduction": d.introduction}
+        for d in service.list_departments(session)])
 
 
 @router.get("/doctors", response_model=list[DoctorPublic], tags=["catalogue"],
             summary="Doctors offering online revisits, optionally of one department")
-def doctors(session: SessionDep, department_id: OptIdQuery = None) -> list[DoctorPublic]:
-    return [_doctor(d, dep) for d, dep in service.list_doctors(session, department_id=department_id)]
+async def doctors(db: DbDep, department_id: OptIdQuery = None) -> Response:
+    return await _public(db, ("doctors", department_id), lambda session: [
+        _doctor_dict(d, dep) for d, dep in service.list_doctors(session, department_id=department_id)])
 
 
 @router.get("/doctors/{doctor_id}", response_model=DoctorPublic, tags=["catalogue"], summary="One doctor")
-def doctor(session: SessionDep, doctor_id: IdPath) -> DoctorPublic:
-    return _doctor(*service.get_doctor(session, doctor_id=doctor_id))
+async def doctor(db: DbDep, doctor_id: IdPath) -> Response:
+    return await _public(db, ("doctor", doctor_id),
+                         lambda session: _doctor_dict(*service.get_doctor(session, doctor_id=doctor_id)))
 
 
 @router.get("/doctors/{doctor_id}/photo", response_class=Response, tags=["catalogue"],
@@ -93,26 +128,34 @@ def doctor_photo(session: SessionDep, doctor_id: IdPath) -> Response:
 
 @router.get("/doctors/{doctor_id}/slots", response_model=list[SlotPublic], tags=["catalogue"],
             summary="A doctor's slots (号源) between two days, at most 31 days")
-def doctor_slots(session: SessionDep, doctor_id: IdPath, date_from: OptDayQuery = None,
-                 date_to: OptDayQuery = None) -> list[SlotPublic]:
-    t = now()
-    return [SlotPublic(id=s.id, doctor_id=s.doctor_id, starts_at=s.starts_at, ends_at=s.ends_at,
-                       capacity=s.capacity, remaining=service.slot_remaining(s), status=s.status,
-                       bookable=service.slot_bookable(s, at=t))
-            for s in service.list_slots(session, doctor_id=doctor_id, date_from=date_from, date_to=date_to)]
+async def doctor_slots(db: DbDep, doctor_id: IdPath, date_from: OptDayQuery = None,
+                       date_to: OptDayQuery = None) -> Response:
+    start, end = service.slot_range(date_from, date_to)
+
+    def build(session: Session) -> list[dict[str, Any]]:
+        t = now()
+        return [{"id": s.id, "doctor_id": s.doctor_id, "starts_at": s.starts_at, "ends_at": s.ends_at,
+                 "capacity": s.capacity, "remaining": service.slot_remaining(s), "status": s.status,
+                 "bookable": service.slot_bookable(s, at=t)}
+                for s in service.list_slots(session, doctor_id=doctor_id, date_from=start, date_to=end)]
+
+    return await _public(db, ("slots", doctor_id, start, end), build)
 
 
 @router.get("/notice", response_model=NoticePublic, tags=["catalogue"],
             summary="The current revisit notice (复诊须知), to be accepted before booking")
-def notice(session: SessionDep) -> NoticePublic:
-    n = service.current_notice(session)
-    return NoticePublic(version=n.version, title=n.title, body=n.body, published_at=n.published_at)
+async def notice(db: DbDep) -> Response:
+    def build(session: Session) -> dict[str, Any]:
+        n = service.current_notice(session)
+        return {"version": n.version, "title": n.title, "body": n.body, "published_at": n.published_at}
+
+    return await _public(db, ("notice",), build)
 
 
 @router.post("/notice/accept", status_code=204, response_class=Response, tags=["catalogue"],
              summary="Accept the current notice (我同意); another version answers 409 notice_outdated")
 def accept_notice(session: SessionDep, ctx: CurrentAccount, body: NoticeAccept) -> Response:
-    service.accept_notice(session, actor=ctx.actor, account_id=ctx.account.id, version=body.version)
+    service.accept_notice(session, actor=ctx.actor, account_id=ctx.account_id, version=body.version)
     session.commit()
     return Response(status_code=204)
 
@@ -121,7 +164,7 @@ def accept_notice(session: SessionDep, ctx: CurrentAccount, body: NoticeAccept) 
             summary="Whether a patient may book a department: a visit there within six months")
 def eligibility(session: SessionDep, ctx: CurrentAccount, patient_id: IdQuery,
                 department_id: IdQuery) -> EligibilityPublic:
-    patient = service.owned_patient(session, account_id=ctx.account.id, patient_id=patient_id)
+    patient = service.owned_patient(session, account_id=ctx.account_id, patient_id=patient_id)
     department = service.get_department(session, department_id=department_id)
     e = service.check_eligibility(session, patient=patient, department=department)
     visit = None

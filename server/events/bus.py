@@ -1,8 +1,8 @@
-"""In-process wake-up for event streams.
+"""In-process wake-up for event streams, and the signal that this process committed a change.
 
-After a transaction that wrote events commits, :func:`wake` runs every subscriber (the stream hub of this worker
-process). Across worker processes on PostgreSQL, LISTEN/NOTIFY does the same job. Subscribers must be cheap and
-thread-safe: commits happen on the thread pool.
+After a transaction that wrote events commits, :func:`wake` runs every subscriber: the stream hub of this worker
+process, and the short-lived caches of server/cache.py. Across worker processes on PostgreSQL, LISTEN/NOTIFY wakes
+the hubs. Subscribers must be cheap and thread-safe: commits happen on the thread pool.
 """
 from __future__ import annotations
 

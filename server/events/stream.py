@@ -3,7 +3,8 @@
 Wakes come from three places: :mod:`server.events.bus` after a commit in this process (called from worker
 threads, hence ``call_soon_threadsafe``), PostgreSQL ``LISTEN clinic_events`` for commits in other processes, and
 a slow safety poll in case a notification is lost (or on SQLite, where there is no NOTIFY). Bursts merge: a wake
-only sets a flag, and the pump reads everything new in one query.
+only sets a flag, the pump reads everything new in one query, and at most once per ``MIN_READ_GAP_S``. With no
+stream open a wake costs nothing: the hub's position is brought up to date when the next stream subscribes.
 
 Each stream owns a bounded queue of pre-encoded frames the reader may see. A reader that stops reading fills its
 queue; the hub then drops it from the fan-out (never waiting on it), and the stream catches up from the database
@@ -49,6 +50,9 @@ QUEUE_SIZE = 1000
 FETCH_BATCH = 1000
 BACKFILL_PAGE = 500
 RETRY_MS = 3000
+# Under a stream of commits (hundreds a second) the pump would read once per commit; reading at most every 20 ms
+# batches them, for a delay nobody at a workstation can see.
+MIN_READ_GAP_S = 0.02
 
 
 # --- SSE frames --------------------------------------------------------------------------------------------------
@@ -116,6 +120,8 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.reads = 0  # database reads of new events, for tests and metrics
+        # last_id may be older than the newest event: nobody was subscribed when events were committed
+        self._behind = False
 
     # waking
 
@@ -123,6 +129,13 @@ class Hub:
         self._wake.set()
 
     def wake_threadsafe(self) -> None:
+        """Called on a worker thread after every commit of this process that wrote events."""
+        if not self.subscribers:
+            # nothing to deliver; subscribe() catches the position up (a plain flag: atomic enough across threads)
+            self._behind = True
+            return
+        if self._wake.is_set():
+            return  # a wake is pending: the pump has not started the read that will include this commit
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # loop shutting down
@@ -156,6 +169,11 @@ class Hub:
     async def subscribe(self, *, role: str, doctor_id: int | None, session_id: int) -> Subscriber:
         await self._ready.wait()
         assert self.last_id is not None
+        if self._behind:
+            # A commit from now on either sees this subscriber or sets the flag again; one that slips between
+            # the read below and the add is read by the stream's catch-up (it reads up to the newest id).
+            self._behind = False
+            self.last_id = max(self.last_id, await asyncio.to_thread(_newest, get_db()))
         sub = Subscriber(role=role, doctor_id=doctor_id, session_id=session_id, live_from=self.last_id,
                          position=self.last_id)
         self.subscribers.add(sub)
@@ -193,6 +211,8 @@ class Hub:
     async def _pump(self) -> None:
         db = get_db()
         poll = max(0.05, self.settings.events_poll_s)
+        loop = asyncio.get_running_loop()
+        last_read = 0.0
         while True:
             try:
                 if self.last_id is None:
@@ -200,16 +220,17 @@ class Hub:
                     self._ready.set()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=poll)
+                if not self.subscribers:
+                    # nobody listening: the next subscribe() brings the position up to date
+                    self._wake.clear()
+                    self._behind = True
+                    continue
+                gap = last_read + MIN_READ_GAP_S - loop.time()
+                if gap > 0:
+                    await asyncio.sleep(gap)  # wakes meanwhile merge into this read
                 self._wake.clear()
+                last_read = loop.time()
                 while True:
-                    if not self.subscribers:
-                        # nobody listening: only keep the position current (unless someone joined meanwhile,
-                        # whose live queue starts at the old position)
-                        newest = await asyncio.to_thread(_newest, db)
-                        if self.subscribers:
-                            continue
-                        self.last_id = max(self.last_id, newest)
-                        break
                     events = await asyncio.to_thread(_read_new, db, self.last_id, FETCH_BATCH)
                     self.reads += 1
                     if not events:
