@@ -7,7 +7,12 @@ httpx spends several times the server's CPU per request; on a 2-core machine tha
 Two shapes of load:
 - ``cycle``: every connection repeats a list of requests until the time is up (read mixes);
 - ``sequence``: every connection works through its own finite list (bookings of distinct slots) and stops when
-  the list or the time runs out.
+  the list or the time runs out;
+- ``rate``: an open load. The requests (one list, ``work[0]``) are due at a fixed rate, one every ``1 / rate_per_s``
+  seconds, whatever the server's answers; each takes a free connection of a pool of ``connections``, or waits for
+  one. A request's latency counts from the moment it was due, not from when it found a connection, so a server that
+  falls behind shows as latency ("coordinated omission" corrected, as wrk2 does). Patients arrive on their own
+  schedule, not when the previous patient's answer came: this is the shape of "N bookings a second, p95 under X".
 """
 from __future__ import annotations
 
@@ -81,7 +86,7 @@ class LoadResult:
     errors: list[str] = field(default_factory=list)  # a few bodies of unexpected answers
     bodies: list[bytes] = field(default_factory=list)  # answers kept when asked (keep_bodies)
     cpu_s: float = 0.0  # the generator's own CPU
-    window_s: float = 0.0
+    window_s: float = 0.0  # the measured window; with ``rate``, until the last answer if that came later
     server_cpu_s: float | None = None  # the watched process tree's CPU inside the measured window
     load_avg_1m: float | None = None  # the machine's load average at the end of the window
 
@@ -95,10 +100,11 @@ class LoadResult:
 
 
 async def _run(host: str, port: int, work: list[list[bytes]], *, mode: str, start_at: float, duration_s: float,
-               warmup_s: float, ok: frozenset[int], keep_bodies: bool) -> LoadResult:
+               warmup_s: float, ok: frozenset[int], keep_bodies: bool, rate_per_s: float = 0.0,
+               connections: int = 0) -> LoadResult:
     loop = asyncio.get_running_loop()
     conns = []
-    for _ in work:
+    for _ in (range(connections) if mode == "rate" else work):
         _, proto = await loop.create_connection(_Conn, host, port)
         conns.append(proto)
     result = LoadResult()
@@ -131,20 +137,57 @@ async def _run(host: str, port: int, work: list[list[bytes]], *, mode: str, star
                 result.errors.append(str(exc))
                 result.statuses["connection_error"] += 1
                 return
-            t1 = time.perf_counter()
             if t0 >= p_start:
-                result.latencies_s.append(t1 - t0)
-                result.statuses[status] += 1
-                if status not in ok and len(result.errors) < 10:
-                    result.errors.append(f"{status} {body[:300]!r}")
-                if keep_bodies:
-                    result.bodies.append(body)
+                record(status, body, time.perf_counter() - t0)
+
+    def record(status: int, body: bytes, latency_s: float) -> None:
+        result.latencies_s.append(latency_s)
+        result.statuses[status] += 1
+        if status not in ok and len(result.errors) < 10:
+            result.errors.append(f"{status} {body[:300]!r}")
+        if keep_bodies:
+            result.bodies.append(body)
+
+    async def open_load(requests: list[bytes]) -> None:
+        free: asyncio.Queue[_Conn] = asyncio.Queue()
+        for c in conns:
+            free.put_nowait(c)
+        p_start, p_end = window_start + wall_to_perf, window_end + wall_to_perf
+
+        async def one(raw: bytes, due: float) -> None:
+            conn = await free.get()
+            try:
+                status, body = await conn.request(raw)
+            except ConnectionError as exc:
+                result.errors.append(str(exc))
+                result.statuses["connection_error"] += 1
+                return
+            free.put_nowait(conn)
+            record(status, body, time.perf_counter() - due)
+
+        tasks = []
+        for i, raw in enumerate(requests):
+            due = p_start + i / rate_per_s
+            if due >= p_end:
+                break
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.ensure_future(one(raw, due)))
+        else:
+            result.errors.append(f"the {len(requests)} prepared requests ran out before the window's end")
+        await asyncio.gather(*tasks)  # the window's last requests are answered (and counted) after its end
+        # a server that fell behind answers the last ones after the window: the rate achieved is over the longer span
+        result.window_s = max(duration_s, time.perf_counter() - p_start)
 
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-    await asyncio.gather(*(drive(c, reqs) for c, reqs in zip(conns, work)))
+    if mode == "rate":
+        await open_load(work[0])
+    else:
+        await asyncio.gather(*(drive(c, reqs) for c, reqs in zip(conns, work)))
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     result.cpu_s = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    result.window_s = duration_s
+    result.window_s = max(result.window_s, duration_s)
     for c in conns:
         if c.transport is not None:
             c.transport.close()
@@ -152,7 +195,8 @@ async def _run(host: str, port: int, work: list[list[bytes]], *, mode: str, star
 
 
 def _worker(host: str, port: int, work: list[list[bytes]], mode: str, start_at: float, duration_s: float,
-            warmup_s: float, ok: frozenset[int], keep_bodies: bool) -> LoadResult:
+            warmup_s: float, ok: frozenset[int], keep_bodies: bool, rate_per_s: float,
+            connections: int) -> LoadResult:
     try:
         import uvloop
 
@@ -160,13 +204,15 @@ def _worker(host: str, port: int, work: list[list[bytes]], mode: str, start_at: 
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.run
     return runner(_run(host, port, work, mode=mode, start_at=start_at, duration_s=duration_s, warmup_s=warmup_s,
-                       ok=ok, keep_bodies=keep_bodies))
+                       ok=ok, keep_bodies=keep_bodies, rate_per_s=rate_per_s, connections=connections))
 
 
 def run_load(base_url: str, work: list[list[bytes]], *, processes: int = 1, mode: str = "cycle",
              duration_s: float = 10.0, warmup_s: float = 1.0, ok: frozenset[int] = frozenset({200}),
-             keep_bodies: bool = False, watch_pid: int | None = None, label: str = "load") -> LoadResult:
-    """Drive ``len(work)`` connections (one list of encoded requests each) from ``processes`` processes.
+             keep_bodies: bool = False, watch_pid: int | None = None, label: str = "load", rate_per_s: float = 0.0,
+             connections: int = 0) -> LoadResult:
+    """Drive ``len(work)`` connections (one list of encoded requests each) from ``processes`` processes; with
+    ``mode="rate"``, ``connections`` connections of one process sending ``work[0]`` at ``rate_per_s``.
 
     ``watch_pid``: a process (the server) whose tree's CPU time inside the measured window is reported (and, with
     ``--profile``, sampled by py-spy into a profile named ``label``).
@@ -174,6 +220,10 @@ def run_load(base_url: str, work: list[list[bytes]], *, processes: int = 1, mode
     from benchmarks import profiling
 
     host, port = base_url.split("//", 1)[1].rsplit(":", 1)
+    if mode == "rate":
+        if len(work) != 1 or rate_per_s <= 0 or connections < 1:
+            raise ValueError("rate mode: one request list, a rate and a connection count")
+        processes = 1
     processes = max(1, min(processes, len(work)))
     shares = [work[i::processes] for i in range(processes)]
     start_at = time.time() + 1.0 + warmup_s  # time for the processes to start and connect
@@ -194,7 +244,8 @@ def run_load(base_url: str, work: list[list[bytes]], *, processes: int = 1, mode
         watcher.start()
     with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(_worker, host, int(port), share, mode, start_at, duration_s,
-                               warmup_s if mode == "cycle" else 0.0, ok, keep_bodies) for share in shares]
+                               warmup_s if mode == "cycle" else 0.0, ok, keep_bodies, rate_per_s, connections)
+                   for share in shares]
         for f in futures:
             total.merge(f.result())
     if watcher is not None:

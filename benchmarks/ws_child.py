@@ -110,6 +110,58 @@ def latency(args: dict) -> None:
     session.close()
 
 
+class _StallDiagnosis:
+    """With ``CLINIC_BENCH_DIAGNOSE=FILE``: what the GUI thread was doing during each stall, appended to FILE.
+
+    A sampler thread records the GUI thread's Python stack every 2 ms (it can only sample while the GUI thread lets
+    go of the GIL: a gap in the samples is a C++ call that held it), and ``gc.callbacks`` time every collection.
+    ``explain(t0, t1)`` prints the collections and the most frequent innermost frames between two
+    ``time.perf_counter`` readings."""
+
+    def __init__(self, path: str) -> None:
+        import collections
+        import gc
+
+        self.out = open(path, "a", encoding="utf-8")  # noqa: SIM115 - for the process's life
+        self.samples: collections.deque = collections.deque(maxlen=20000)
+        self.gcs: collections.deque = collections.deque(maxlen=2000)
+        self._gc_start = 0.0
+        self._main = threading.main_thread().ident
+        gc.callbacks.append(self._on_gc)
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self.gcs.append((self._gc_start, time.perf_counter(), info.get("generation"), info.get("collected")))
+
+    def _sample(self) -> None:
+        import traceback
+
+        while True:
+            frame = sys._current_frames().get(self._main)
+            if frame is not None:
+                stack = traceback.extract_stack(frame, limit=12)
+                self.samples.append((time.perf_counter(),
+                                     " < ".join(f"{f.name}@{os.path.basename(f.filename)}:{f.lineno}"
+                                                for f in reversed(stack[-6:]))))
+            time.sleep(0.002)
+
+    def explain(self, t0: float, t1: float, late_ms: float) -> None:
+        import collections
+
+        gcs = [(round((b - a) * 1000, 1), g, c) for a, b, g, c in self.gcs if b >= t0 and a <= t1]
+        inside = [(t, st) for t, st in self.samples if t0 <= t <= t1]
+        times = [t for t, _ in inside]
+        gaps = [round((b - a) * 1000, 1) for a, b in zip([t0, *times], [*times, t1]) if b - a > 0.01]
+        top = collections.Counter(st for _, st in inside).most_common(4)
+        print(f"STALL {late_ms:.1f} ms: gc {gcs} sample gaps(ms) {gaps}", file=self.out)
+        for st, n in top:
+            print(f"   {n:3d}x {st}", file=self.out)
+        self.out.flush()
+
+
 def stall(args: dict) -> None:
     from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer, Signal
     from PySide6.QtWidgets import QApplication, QTableView
@@ -127,14 +179,19 @@ def stall(args: dict) -> None:
     model.start_clock()
     interval = int(args.get("interval_ms", 5))
     clock = QElapsedTimer()
-    state = {"phase": None, "last": 0, "late": [], "events": 0}
+    state = {"phase": None, "last": 0, "late": [], "events": 0, "last_pc": time.perf_counter()}
     hub.sig_event.connect(lambda _e: state.__setitem__("events", state["events"] + 1))
+    diagnosis = _StallDiagnosis(os.environ["CLINIC_BENCH_DIAGNOSE"]) if os.environ.get("CLINIC_BENCH_DIAGNOSE") else None
 
     def tick() -> None:
         now_ns = clock.nsecsElapsed()
         if state["phase"] is not None:
-            state["late"].append(max(0.0, (now_ns - state["last"]) / 1e6 - interval))
+            late = max(0.0, (now_ns - state["last"]) / 1e6 - interval)
+            state["late"].append(late)
+            if diagnosis is not None and late > 25:
+                diagnosis.explain(state["last_pc"], time.perf_counter(), late)
         state["last"] = now_ns
+        state["last_pc"] = time.perf_counter()
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)

@@ -10,13 +10,14 @@ such hop costs a thread hand-over and an event-loop wake-up on every request.
 from __future__ import annotations
 
 import datetime as dt
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -54,7 +55,22 @@ SettingsDep = Annotated[Settings, Depends(settings_dep)]
 _closers = anyio.CapacityLimiter(8)
 
 
-async def session_dep(request: Request, db: DbDep) -> AsyncIterator[Session]:
+# Token look-ups and the catalogue's cache fills (short reads) run on threads of their own, handed over with
+# asyncio's executor: anyio's thread hand-over (what FastAPI uses for plain ``def`` routes) costs the event loop
+# several times as much, and the loop is what a busy worker runs out of first (profiled: 80 % of a booking's GIL
+# time is on the loop thread). Their own threads also keep them from queueing behind routes that wait for the
+# SQLite write lock.
+_readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="reader")
+
+
+async def in_read_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a short read-only ``fn(*args)`` on a reader thread."""
+    return await asyncio.get_running_loop().run_in_executor(_readers, fn, *args)
+
+
+async def session_dep(request: Request) -> AsyncIterator[Session]:
+    # get_db() directly rather than through DbDep: every sub-dependency costs FastAPI's solver time on each request
+    db = get_db()
     write = request.method not in ("GET", "HEAD", "OPTIONS")
     session = db.session(write=write)
     try:
@@ -166,12 +182,13 @@ def _look_up_account(session: Session, db: Database, settings: Settings, key: st
     return row
 
 
-async def current_account(request: Request, session: SessionDep, db: DbDep, settings: SettingsDep,
+async def current_account(request: Request, session: SessionDep,
                           creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> AccountCtx:
+    settings = get_settings()
     key = token_hash(_token(creds))
     row = _account_sessions.get(key)
     if row is None or not _live(row, settings.session_idle_s) or _touch_due(row, settings.session_idle_s):
-        row = await run_in_threadpool(_look_up_account, session, db, settings, key)
+        row = await in_read_thread(_look_up_account, session, get_db(), settings, key)
     return AccountCtx(row.account_id, row.id, Actor("account", row.account_id, client=client_address(request)),
                       session)
 

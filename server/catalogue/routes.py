@@ -12,7 +12,6 @@ from collections.abc import Callable, Hashable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from server.cache import catalogue_cache
@@ -36,7 +35,7 @@ from server.catalogue.schemas import (
     VisitPublic,
 )
 from server.db import Database
-from server.deps import AdminStaff, CurrentAccount, DbDep, SessionDep
+from server.deps import AdminStaff, CurrentAccount, DbDep, SessionDep, in_read_thread
 from server.errors import NotFound
 from server.files import service as files
 from server.files.models import StoredFile
@@ -74,7 +73,7 @@ async def _public(db: Database, key: Hashable, build: Callable[[Session], Any]) 
     """The cached JSON answer for ``key``, built by ``build`` (on the thread pool) when there is none."""
     body = catalogue_cache.get(key)
     if body is None:
-        body = await run_in_threadpool(_build, db, key, build)
+        body = await in_read_thread(_build, db, key, build)
     return json_bytes_response(body)
 
 
