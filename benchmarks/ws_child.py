@@ -148,7 +148,16 @@ class _StallDiagnosis:
                                                 for f in reversed(stack[-6:]))))
             time.sleep(0.002)
 
-    def explain(self, t0: float, t1: float, late_ms: float) -> None:
+    @staticmethod
+    def runqueue_wait_s() -> float:
+        """How long the GUI thread has waited for a CPU while runnable (Linux schedstat), in seconds."""
+        try:
+            with open(f"/proc/self/task/{threading.main_thread().native_id}/schedstat", encoding="ascii") as f:
+                return int(f.read().split()[1]) / 1e9
+        except OSError:
+            return 0.0
+
+    def explain(self, t0: float, t1: float, late_ms: float, rq_wait_ms: float = 0.0) -> None:
         import collections
 
         gcs = [(round((b - a) * 1000, 1), g, c) for a, b, g, c in self.gcs if b >= t0 and a <= t1]
@@ -156,7 +165,8 @@ class _StallDiagnosis:
         times = [t for t, _ in inside]
         gaps = [round((b - a) * 1000, 1) for a, b in zip([t0, *times], [*times, t1]) if b - a > 0.01]
         top = collections.Counter(st for _, st in inside).most_common(4)
-        print(f"STALL {late_ms:.1f} ms: gc {gcs} sample gaps(ms) {gaps}", file=self.out)
+        print(f"STALL {late_ms:.1f} ms: waiting for a CPU {rq_wait_ms:.1f} ms; gc {gcs}; sample gaps(ms) {gaps}",
+              file=self.out)
         for st, n in top:
             print(f"   {n:3d}x {st}", file=self.out)
         self.out.flush()
@@ -179,7 +189,7 @@ def stall(args: dict) -> None:
     model.start_clock()
     interval = int(args.get("interval_ms", 5))
     clock = QElapsedTimer()
-    state = {"phase": None, "last": 0, "late": [], "events": 0, "last_pc": time.perf_counter()}
+    state = {"phase": None, "last": 0, "late": [], "events": 0, "last_pc": time.perf_counter(), "rq": 0.0}
     hub.sig_event.connect(lambda _e: state.__setitem__("events", state["events"] + 1))
     diagnosis = _StallDiagnosis(os.environ["CLINIC_BENCH_DIAGNOSE"]) if os.environ.get("CLINIC_BENCH_DIAGNOSE") else None
 
@@ -189,9 +199,12 @@ def stall(args: dict) -> None:
             late = max(0.0, (now_ns - state["last"]) / 1e6 - interval)
             state["late"].append(late)
             if diagnosis is not None and late > 25:
-                diagnosis.explain(state["last_pc"], time.perf_counter(), late)
+                rq = diagnosis.runqueue_wait_s()
+                diagnosis.explain(state["last_pc"], time.perf_counter(), late, (rq - state["rq"]) * 1000)
         state["last"] = now_ns
         state["last_pc"] = time.perf_counter()
+        if diagnosis is not None:
+            state["rq"] = diagnosis.runqueue_wait_s()
 
     timer = QTimer()
     timer.setTimerType(Qt.TimerType.PreciseTimer)

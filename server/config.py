@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # staff event stream (SSE): keep-alive and session check interval, safety poll, retention of old events
     events_heartbeat_s: float = 15.0
     events_poll_s: float = 2.0
+    # SQLite has no NOTIFY: commits of other processes on the file (a second worker, the CLI) are found by polling,
+    # so it polls often; a poll that finds nothing is one indexed query, and it only runs while a stream is open
+    events_poll_sqlite_s: float = 0.1
     events_retention_days: int = 7
     events_prune_interval_s: float = 3600.0
 

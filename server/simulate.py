@@ -202,25 +202,30 @@ def plan(*, patients: int, seed: int | None, department_code: str | None = None)
 
     With ``department_code`` only patients eligible there are chosen (to fill one doctor's queue)."""
     rng = random.Random(seed)
-    pool = [p for p in cat.DEMO_HIS_PATIENTS if department_code is None or department_code in p.department_codes]
+    pool = eligible_pool(department_code)
     rng.shuffle(pool)
-    holders: list[Holder] = []
     mobiles: set[str] = set()
-    for i in range(patients):
-        p = pool[i % len(pool)]
-        while True:
-            mobile = "1" + rng.choice("3456789") + "".join(rng.choice(string.digits) for _ in range(9))
-            if mobile not in mobiles:
-                mobiles.add(mobile)
-                break
-        password = "".join(rng.choice(string.ascii_lowercase) for _ in range(6)) + \
-            "".join(rng.choice(string.digits) for _ in range(4))
-        if p.birth_date.year < 1956:  # an elderly patient: a son or daughter holds the account
-            name, relation = p.name[0] + rng.choice(_GIVEN), "parent"
-        else:
-            name, relation = p.name, "self"
-        holders.append(Holder(i + 1, mobile, password, name, relation, p))
-    return holders
+    return [new_holder(i + 1, pool[i % len(pool)], rng, mobiles) for i in range(patients)]
+
+
+def eligible_pool(department_code: str | None) -> list[cat.DemoPatient]:
+    return [p for p in cat.DEMO_HIS_PATIENTS if department_code is None or department_code in p.department_codes]
+
+
+def new_holder(index: int, p: cat.DemoPatient, rng: random.Random, mobiles: set[str]) -> Holder:
+    """An account holder with a mobile number not in ``mobiles`` (added to it), bringing demo patient ``p``."""
+    while True:
+        mobile = "1" + rng.choice("3456789") + "".join(rng.choice(string.digits) for _ in range(9))
+        if mobile not in mobiles:
+            mobiles.add(mobile)
+            break
+    password = "".join(rng.choice(string.ascii_lowercase) for _ in range(6)) + \
+        "".join(rng.choice(string.digits) for _ in range(4))
+    if p.birth_date.year < 1956:  # an elderly patient: a son or daughter holds the account
+        name, relation = p.name[0] + rng.choice(_GIVEN), "parent"
+    else:
+        name, relation = p.name, "self"
+    return Holder(index, mobile, password, name, relation, p)
 
 
 # ---------------------------------------------------------------------------------------------- the API
@@ -328,6 +333,21 @@ class Sim:
     def __post_init__(self) -> None:
         self.api = Api(self.base_url)
         self.tag = f"[sim {self.holder.index}] {self.holder.patient.name}"
+
+    def next_holder(self) -> None:
+        """``--doctor`` mode, after each journey: the doctor's next patient comes with an account of their own.
+        A patient books a doctor once a day, so the same patient cannot come back today; without this the
+        doctor's queue would stop growing after the first round."""
+        p = self.rng.choice(eligible_pool(self.only_department))
+        self.holder = new_holder(self.holder.index, p, self.rng, set())
+        self.tag = f"[sim {self.holder.index}] {p.name}"
+        self.api.token = None
+        self.patient_id = None
+        self._avoid.clear()
+        self.say("a new patient arrives")
+        self.register()
+        self.beat()
+        self.add_patient()
 
     # --- plumbing --------------------------------------------------------------------------------------------
 
@@ -736,6 +756,13 @@ class Sim:
                     if self.rounds == 0 or n < self.rounds:
                         self.sleep(max(self.pace, 5.0))  # a failing service is not hammered
                 self.beat()
+                if self.only_doctor is not None and (self.rounds == 0 or n < self.rounds):
+                    try:
+                        self.next_holder()
+                    except JourneyFailed as exc:
+                        self.failed += 1
+                        self.say(f"the next patient could not set up an account: {exc}")
+                        self.sleep(max(self.pace, 5.0))
         except Stopped:
             pass
         except Exception as exc:  # noqa: BLE001 - a bug or an unexpected answer: report it, never hang the rest

@@ -197,6 +197,52 @@ def test_simulator_reaches_waiting(live_server: LiveServer, db_engine: Engine,
             proc.wait()
 
 
+def test_simulator_for_one_doctor_keeps_bringing_new_patients(live_server: LiveServer, db_engine: Engine,
+                                                              tmp_path: Path) -> None:
+    """``simulate --doctor`` (what ``make run`` uses): a patient books a doctor once a day, so after each journey
+    the next patient comes with an account of their own and the doctor's queue keeps growing."""
+    with db_engine.connect() as c:
+        doctor_id = c.execute(text("SELECT doctor_id FROM staff WHERE username = 'doctor1'")).scalar_one()
+    log_path = tmp_path / "simulate.log"
+
+    def waiting_accounts() -> list[tuple[int, int]]:
+        with db_engine.connect() as c:
+            return [tuple(r) for r in c.execute(text(
+                "SELECT id, account_id FROM appointments WHERE doctor_id = :d AND status = 'waiting' ORDER BY id"),
+                {"d": doctor_id})]
+
+    seen: list[tuple[int, int]] = []
+    with log_path.open("wb") as log, live_server.client() as api:
+        headers = staff_login(api, "doctor1", DEMO_STAFF_PASSWORD)
+        already = {a for a, _ in waiting_accounts()}
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "simulate", "--base-url", live_server.base_url,
+                                 "--patients", "1", "--rounds", "2", "--pace", "0", "--seed", "77",
+                                 "--doctor", str(doctor_id)],
+                                env=live_server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 150
+            while len(seen) < 2 and time.monotonic() < deadline and proc.poll() is None:
+                for appt_id, account_id in waiting_accounts():
+                    if appt_id in already:
+                        continue
+                    already.add(appt_id)
+                    seen.append((appt_id, account_id))
+                    # the doctor calls, nobody answers: the journey ends and the next patient comes
+                    r = api.post(f"/api/v1/staff/appointments/{appt_id}/missed", headers=headers, json={})
+                    assert r.status_code == 200, r.text
+                time.sleep(0.3)
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    output = log_path.read_text(errors="replace")
+    assert len(seen) == 2, output
+    assert seen[0][1] != seen[1][1], output  # two account holders, both booked the same doctor today
+    assert "a new patient arrives" in output, output
+    assert proc.returncode == 0, output
+
+
 def test_simulator_refuses_bad_arguments(live_server: LiveServer) -> None:
     r = live_server.cli("simulate", "--base-url", live_server.base_url, "--patients", "0", check=False)
     assert r.returncode == 2 and "--patients" in r.stderr

@@ -183,6 +183,22 @@ def test_a_state_change_reaches_an_open_stream_at_once(live_server: LiveServer, 
     assert "password" not in json.dumps(event.data)
 
 
+def test_a_commit_of_another_process_reaches_an_open_stream_promptly(live_server: LiveServer, sdb: Database,
+                                                                    cast: Cast) -> None:
+    """Another process on the database (a second worker, the CLI; here the test itself) wakes no hub in the
+    server: PostgreSQL's NOTIFY delivers the commit, SQLite's short poll (``events_poll_sqlite_s``) finds it."""
+    doctor = cast.doctor_a
+    delays = []
+    with open_stream(live_server, doctor["headers"]) as stream:
+        stream.live()
+        for _ in range(5):
+            t0 = time.monotonic()
+            [written] = write_events(sdb, 1, topic="clinical", doctor_id=doctor["doctor_id"])
+            stream.until(lambda f, written=written: f.id == written)
+            delays.append(time.monotonic() - t0)
+    assert max(delays) < 0.75, delays
+
+
 def test_resume_misses_nothing_and_repeats_nothing(live_server: LiveServer, sdb: Database, cast: Cast) -> None:
     doctor = cast.doctor_a
     with open_stream(live_server, doctor["headers"]) as stream:
@@ -363,8 +379,8 @@ def test_a_stalled_reader_delays_nobody_and_later_catches_up_without_loss(tmp_pa
     url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     upgrade(url)
     # no safety poll within the test: every read of the hub is caused by a commit's wake-up
-    settings = Settings(data_dir=tmp_path, database_url=url, events_poll_s=60, events_heartbeat_s=60,
-                        events_prune_interval_s=3600)
+    settings = Settings(data_dir=tmp_path, database_url=url, events_poll_s=60, events_poll_sqlite_s=60,
+                        events_heartbeat_s=60, events_prune_interval_s=3600)
     db = Database(settings)
     monkeypatch.setattr(server_db, "_db", db)
     monkeypatch.setattr(hub_module, "QUEUE_SIZE", 10)

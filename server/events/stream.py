@@ -2,7 +2,8 @@
 
 Wakes come from three places: :mod:`server.events.bus` after a commit in this process (called from worker
 threads, hence ``call_soon_threadsafe``), PostgreSQL ``LISTEN clinic_events`` for commits in other processes, and
-a slow safety poll in case a notification is lost (or on SQLite, where there is no NOTIFY). Bursts merge: a wake
+a poll: on PostgreSQL a slow safety net in case a notification is lost (``events_poll_s``), on SQLite, which has
+no NOTIFY, the way commits of other processes are found, hence frequent (``events_poll_sqlite_s``). Bursts merge: a wake
 only sets a flag, the pump reads everything new in one query, and at most once per ``MIN_READ_GAP_S``. With no
 stream open a wake costs nothing: the hub's position is brought up to date when the next stream subscribes.
 
@@ -210,7 +211,7 @@ class Hub:
 
     async def _pump(self) -> None:
         db = get_db()
-        poll = max(0.05, self.settings.events_poll_s)
+        poll = max(0.05, self.settings.events_poll_sqlite_s if db.dialect == "sqlite" else self.settings.events_poll_s)
         loop = asyncio.get_running_loop()
         last_read = 0.0
         while True:

@@ -88,3 +88,31 @@ def test_hub_reemits_on_the_gui_thread(qtbot: Any, hub: ChangeHub) -> None:
     with pytest.raises(ValueError):
         hub.connection_changed("sleepy")
     hub.connection_changed(OFFLINE)
+
+
+def test_hub_hands_a_burst_of_stream_events_over_as_one_batch(qtbot: Any, hub: ChangeHub) -> None:
+    """500 events reported by a worker thread while the GUI thread is busy arrive as one batch, in order, on
+    the GUI thread; ``sig_event`` still fires once per event."""
+    gui = QThread.currentThread()
+    batches: list[tuple[list[int], bool]] = []
+    singles: list[int] = []
+    hub.sig_events.connect(lambda b: batches.append(([e["id"] for e in b], QThread.currentThread() == gui)))
+    hub.sig_event.connect(lambda e: singles.append(e["id"]))
+    done = threading.Event()
+
+    def burst() -> None:
+        for i in range(1, 501):
+            hub.stream_event({"id": i, "kind": "appointment.waiting", "payload": {"appointment_id": i}})
+        done.set()
+
+    executor("net").submit(burst)
+    assert done.wait(10)  # the GUI thread has not run its loop meanwhile: everything is still queued
+    with qtbot.waitSignal(hub.sig_events, timeout=5000):
+        pass
+    qtbot.wait(50)  # nothing else follows
+    assert batches == [(list(range(1, 501)), True)]
+    assert singles == list(range(1, 501))
+    # the next event starts a new batch
+    with qtbot.waitSignal(hub.sig_events, timeout=5000):
+        executor("net").submit(lambda: hub.stream_event({"id": 501, "kind": "x"}))
+    assert batches[-1] == ([501], True)

@@ -321,10 +321,13 @@ class QueueModel(QAbstractTableModel):
             return _headers()[section]
         return None
 
+    _FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        # the view asks for every cell it paints: the combined flags are built once
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return self._FLAGS
 
     # --- reading ----------------------------------------------------------------------------------------------
 

@@ -5,8 +5,10 @@ open and unsubscribe when they close. Electrum's ``qt_event_listener`` idea: the
 thread, so a handler may touch widgets no matter which thread noticed the change. Services call the methods
 (``hub.appointment_changed(...)``), never ``emit`` on the signals from a worker.
 
-Bursts are the subscriber's business: a handler that redraws a lot should only mark itself dirty and redraw
-from a timer (the queue model applies events one by one; they are cheap).
+Stream events come in bursts (a clinic's morning, a reconnect's catch-up): the stream thread adds them to a batch
+and only the first of a batch posts a call to the GUI thread, so a burst of hundreds costs the GUI thread one
+hand-over and one ``sig_events`` (the list, in stream order), not hundreds. Subscribers that redraw a lot should
+still only mark themselves dirty and work in slices (the queue feed does).
 """
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ class ChangeHub(QObject):
     sig_connection_changed = Signal(str)
     sig_outbox_changed = Signal(int, int)  # pending, failed
     sig_session_expired = Signal()
-    sig_event = Signal(dict)
+    sig_event = Signal(object)  # one stream event (a dict); prefer sig_events for anything that redraws
+    sig_events = Signal(object)  # list[dict]: the stream events of one batch, in stream order
     # additions to the architecture doc
     sig_change = Signal(object)  # Change, with the initiator, for every queue/appointment/outbox change
     sig_resync_needed = Signal()  # the stream's cursor is too old: reload the queue, then continue
@@ -52,6 +55,7 @@ class ChangeHub(QObject):
         self._lock = threading.Lock()
         self._connection = OFFLINE
         self._outbox_counts = (0, 0)
+        self._events: list[dict[str, Any]] = []  # stream events not yet handed to the GUI thread
 
     # --- marshalling ------------------------------------------------------------------------------------------
 
@@ -113,7 +117,20 @@ class ChangeHub(QObject):
 
     def stream_event(self, event: dict[str, Any]) -> None:
         """One stream event (``{id, kind, topic, object_type, object_id, at, payload}``)."""
-        self._post(lambda: self.sig_event.emit(event))
+        with self._lock:
+            self._events.append(event)
+            first = len(self._events) == 1
+        if first:  # the call already posted for this batch takes the later ones along
+            self._post(self._deliver_events)
+
+    def _deliver_events(self) -> None:
+        with self._lock:
+            batch, self._events = self._events, []
+        if not batch:
+            return
+        for event in batch:
+            self.sig_event.emit(event)
+        self.sig_events.emit(batch)
 
     def resync_needed(self) -> None:
         self._post(self.sig_resync_needed.emit)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import deque
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -45,14 +46,14 @@ class QueueFeed(QObject):
         self._details_in_flight: set[int] = set()
         self._started = False
         self._fresh = False  # a snapshot from the server is in the model (the cache must not replace it)
-        self._pending: list[dict[str, Any]] = []
+        self._pending: deque[dict[str, Any]] = deque()
         self._drain_scheduled = False
 
     def start(self) -> None:
         if self._started:
             return
         self._started = True
-        self.hub.sig_event.connect(self._on_event)
+        self.hub.sig_events.connect(self._on_events)
         self.hub.sig_resync_needed.connect(self.reload)
         self.model.sig_details_needed.connect(self._fetch_details)
         if self.store is not None and self.model.rowCount() == 0:
@@ -64,7 +65,7 @@ class QueueFeed(QObject):
         if not self._started:
             return
         self._started = False
-        self.hub.sig_event.disconnect(self._on_event)
+        self.hub.sig_events.disconnect(self._on_events)
         self.hub.sig_resync_needed.disconnect(self.reload)
         self.model.sig_details_needed.disconnect(self._fetch_details)
 
@@ -113,10 +114,10 @@ class QueueFeed(QObject):
 
     # --- live -----------------------------------------------------------------------------------------------------
 
-    def _on_event(self, event: dict[str, Any]) -> None:
+    def _on_events(self, events: list[dict[str, Any]]) -> None:
         if self._loading:
-            self._buffer.append(event)
-        self._pending.append(event)
+            self._buffer.extend(events)
+        self._pending.extend(events)
         self._schedule_drain()
 
     def _schedule_drain(self) -> None:
@@ -132,7 +133,7 @@ class QueueFeed(QObject):
         deadline = time.monotonic() + SLICE_S
         changed = False
         while self._pending:
-            changed |= self.model.apply_event(self._pending.pop(0))
+            changed |= self.model.apply_event(self._pending.popleft())
             if self._pending and time.monotonic() > deadline:
                 self._schedule_drain()  # the rest on the next turn, after paint and input
                 break
