@@ -279,6 +279,35 @@ def test_who_may_stop_and_what_period_is_refused(api: httpx.Client, db_engine: E
     assert slot_row(db_engine, slot)["status"] == "stopped"
 
 
+def test_a_schedule_made_after_a_stop_is_born_stopped_inside_its_period(api: httpx.Client, db_engine: Engine,
+                                                                      admin: dict[str, str]) -> None:
+    doc = make_doctor(api, admin)
+    headers = db_staff(db_engine, role="doctor", doctor_id=doc["id"])
+    start = future_start(days=4, hour=9)
+    # the doctor stops 10:00–11:00 before any schedule exists for that day
+    r = api.post(STOPS, headers=headers, json={"starts_at": _iso(start + dt.timedelta(hours=1)),
+                                               "ends_at": _iso(start + dt.timedelta(hours=2)), "reason": "院内会诊"})
+    assert r.status_code == 201 and r.json()["stopped_slots"] == 0, r.text
+    # then the admin schedules 09:00–12:00 in 30-minute slots
+    schedule = make_schedule(api, admin, doctor_id=doc["id"], start=start, minutes=180, slot_minutes=30)
+    listed = api.get(f"{V1}/doctors/{doc['id']}/slots",
+                     params={"date_from": start.date().isoformat(), "date_to": start.date().isoformat()})
+    assert listed.status_code == 200, listed.text
+    by_start = {dt.datetime.fromisoformat(s["starts_at"]).strftime("%H:%M"): s
+                for s in listed.json()}
+    assert {k: (v["status"], v["bookable"]) for k, v in by_start.items()} == {
+        "09:00": ("open", True), "09:30": ("open", True), "10:00": ("stopped", False),
+        "10:30": ("stopped", False), "11:00": ("open", True), "11:30": ("open", True)}
+    assert {s["id"] for s in schedule["slots"]} == {s["id"] for s in by_start.values()}
+    # and a patient cannot book a stopped one
+    acc = holder(api, db_engine)  # eligible in the doctor's department (endocrinology)
+    for when, expected in (("10:00", (409, "slot_unavailable")), ("11:00", (201, None))):
+        r = api.post(f"{V1}/appointments", headers=acc["headers"],
+                     json={"patient_id": acc["patient_id"], "slot_id": by_start[when]["id"],
+                           "notice_version": acc["notice"]})
+        assert (r.status_code, r.json().get("code")) == expected, r.text
+
+
 def test_an_admin_stops_any_doctor_and_lists_see_what_they_should(api: httpx.Client, db_engine: Engine,
                                                                   admin: dict[str, str]) -> None:
     a, b = make_doctor(api, admin), make_doctor(api, admin)

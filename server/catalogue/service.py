@@ -14,6 +14,7 @@ from server.cache import notice_version_cache
 from server.catalogue.his import HisVisitLike, get_his
 from server.catalogue.models import Department, Doctor, Notice, NoticeAcceptance, Schedule, Slot
 from server.config import get_settings
+from server.consultation.models import ClinicStop
 from server.errors import AppError, Conflict, NotFound
 from server.events.service import record_change
 from server.patients.models import Patient
@@ -346,18 +347,26 @@ def create_schedule(session: Session, *, actor: Actor, doctor_id: int, day: dt.d
     if clash is not None:
         raise Conflict("schedule_overlap", f"{doctor.name}医生在{day.isoformat()} "
                                            f"{clash.starts_at:%H:%M}–{clash.ends_at:%H:%M}已有排班，时间不能重叠")
+    # A clinic stop declared earlier over part of this session still holds: its slots are born stopped (the
+    # doctor is not there), the others open. The doctor row locked above serialises this with a new stop.
+    stops = session.execute(select(ClinicStop.starts_at, ClinicStop.ends_at).where(
+        ClinicStop.doctor_id == doctor_id, ClinicStop.starts_at < ends_at, ClinicStop.ends_at > starts_at)).all()
     schedule = Schedule(doctor_id=doctor_id, day=day, starts_at=starts_at, ends_at=ends_at, status="open")
     session.add(schedule)
     session.flush()
+    stopped = 0
     for i in range(count):
-        session.add(Slot(schedule_id=schedule.id, doctor_id=doctor_id, starts_at=starts_at + i * step,
-                         ends_at=starts_at + (i + 1) * step, capacity=capacity_per_slot, booked=0, status="open"))
+        slot_start, slot_end = starts_at + i * step, starts_at + (i + 1) * step
+        in_stop = any(a < slot_end and b > slot_start for a, b in stops)
+        stopped += in_stop
+        session.add(Slot(schedule_id=schedule.id, doctor_id=doctor_id, starts_at=slot_start, ends_at=slot_end,
+                         capacity=capacity_per_slot, booked=0, status="stopped" if in_stop else "open"))
     session.flush()
     record_change(session, actor=actor, kind="schedule.created", object_type="schedule", object_id=schedule.id,
                   topic="admin", doctor_id=doctor_id,
                   payload={"schedule_id": schedule.id, "doctor_id": doctor_id, "day": day.isoformat(),
                            "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "slots": count,
-                           "capacity_per_slot": capacity_per_slot})
+                           "stopped_slots": stopped, "capacity_per_slot": capacity_per_slot})
     return schedule
 
 
