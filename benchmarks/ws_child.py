@@ -41,6 +41,12 @@ def _stdin_lines(callback) -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
+def _gc_guard(app):
+    from workstation.services.gc_guard import MainThreadGarbageCollector
+
+    return MainThreadGarbageCollector(app)
+
+
 def _doctor_feed(args: dict, app):
     import tempfile
     from pathlib import Path
@@ -63,6 +69,7 @@ def latency(args: dict) -> None:
     from PySide6.QtCore import QCoreApplication, QObject, Signal
 
     app = QCoreApplication([sys.argv[0]])
+    gc_guard = _gc_guard(app)  # noqa: F841 - as the application does
     hub, session, model, feed, cursor = _doctor_feed(args, app)
     known: set[int] = set()
     loaded = {"done": False}
@@ -179,6 +186,7 @@ def stall(args: dict) -> None:
     from workstation.models.queue import QueueFilterProxy
 
     app = QApplication([sys.argv[0]])
+    gc_guard = _gc_guard(app)  # noqa: F841 - as the application does
     hub, session, model, feed, cursor = _doctor_feed(args, app)
     proxy = QueueFilterProxy()
     proxy.setSourceModel(model)

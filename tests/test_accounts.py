@@ -461,3 +461,31 @@ def test_feedback_with_foreign_or_absent_file_refused(api: httpx.Client, db_engi
     # B's own list does not show A's feedback
     assert api.post(f"{V1}/me/feedback", json={"text": "A的意见"}, headers=a["headers"]).status_code == 201
     assert api.get(f"{V1}/me/feedback", headers=b["headers"]).json() == []
+
+
+def test_activity_keeps_a_session_alive_and_silence_ends_it(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Idle expiry (seed 2.1 sessions): each request refreshes the session's last use (off the request path, at
+    most every quarter of the idle time), so a patient who keeps using the app stays signed in past the idle
+    time, and one who stops is signed out once it has passed."""
+    import time
+
+    from tests.booking_helpers import db_account
+    from tests.conftest import start_server, stop_server
+    from tests.test_staff import server_database
+
+    server = start_server(tmp_path_factory.mktemp("idle"), extra_env={"CLINIC_SESSION_IDLE_S": "4"})
+    db = server_database(server)
+    try:
+        acc = db_account(db.engine)
+        with server.client() as api:
+            until = time.monotonic() + 7  # well past the 4 s idle time
+            while time.monotonic() < until:
+                r = api.get("/api/v1/appointments", headers=acc["headers"])
+                assert r.status_code == 200, r.text
+                time.sleep(0.4)
+            time.sleep(5.5)  # silence longer than the idle time
+            r = api.get("/api/v1/appointments", headers=acc["headers"])
+            assert (r.status_code, r.json()["code"]) == (401, "session_expired"), r.text
+    finally:
+        db.dispose()
+        stop_server(server)

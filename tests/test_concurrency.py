@@ -167,6 +167,34 @@ def test_one_patient_per_id_number_under_concurrent_adds(live_server: LiveServer
                 a=who["account"]["id"])[0]["n"] == 1
 
 
+def test_a_patient_removed_while_being_booked_is_never_left_with_an_open_appointment(
+        live_server: LiveServer, api: httpx.Client, db_engine: Engine, admin: dict[str, str]) -> None:
+    doc = make_doctor(api, admin, department_code="neurology")
+    schedule = make_schedule(api, admin, doctor_id=doc["id"], start=future_start(days=3, hour=8), minutes=300,
+                             slot_minutes=15, capacity=1)
+    outcomes: Counter = Counter()
+    for slot in schedule["slots"][:12]:
+        holder = db_account(db_engine)
+        version = accept_notice(api, holder["headers"])
+        patient = eligible_patient(db_engine, holder["account_id"], department_code="neurology")
+
+        def request(c: httpx.Client, i: int, holder: dict = holder, patient: int = patient,
+                    slot_id: int = slot["id"], version: int = version) -> httpx.Response:
+            if i == 0:
+                return book(c, holder["headers"], patient_id=patient, slot_id=slot_id, notice_version=version)
+            return c.delete(f"{V1}/patients/{patient}", headers=holder["headers"])
+
+        booked, removed = race(live_server, 2, request)
+        assert booked.status_code in (201, 404) and removed.status_code in (204, 409), (booked.text, removed.text)
+        outcomes[(booked.status_code, removed.status_code)] += 1
+        left = rows(db_engine, "SELECT p.removed_at, count(a.id) AS open FROM patients p LEFT JOIN appointments a "
+                               "ON a.patient_id = p.id AND a.status = 'pending_payment' WHERE p.id = :p "
+                               "GROUP BY p.removed_at", p=patient)[0]
+        assert not (left["removed_at"] is not None and left["open"] > 0), (outcomes, booked.text, removed.text)
+    # each round is one of: booked then removal refused, or removed then booking refused
+    assert set(outcomes) <= {(201, 409), (404, 204)}, outcomes
+
+
 def test_payment_landing_as_the_hold_expires_never_counts_a_slot_twice(live_server: LiveServer, api: httpx.Client,
                                                                        db_engine: Engine, admin: dict[str, str]
                                                                        ) -> None:

@@ -432,6 +432,51 @@ def test_a_stalled_reader_delays_nobody_and_later_catches_up_without_loss(tmp_pa
         db.dispose()
 
 
+def test_a_new_subscriber_never_moves_the_hub_past_events_an_earlier_one_is_owed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hub skips its position ahead to the newest event only when nobody is subscribed (after commits nobody
+    was listening for). With a subscriber present, a second one must not do it, even when the flag that says
+    "commits went unread" is set (a commit that raced with the first subscribe leaves it so)."""
+    import server.db as server_db
+    from server.config import Settings
+    from server.events import bus
+    from server.events import stream as hub_module
+    from server.migrations import upgrade
+
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    upgrade(url)
+    settings = Settings(data_dir=tmp_path, database_url=url, events_poll_s=60, events_poll_sqlite_s=60,
+                        events_heartbeat_s=60, events_prune_interval_s=3600)
+    db = Database(settings)
+    monkeypatch.setattr(server_db, "_db", db)
+
+    async def main() -> None:
+        hub = hub_module.Hub(settings)
+        monkeypatch.setattr(hub_module, "_hub", hub)
+        await hub.start()
+        try:
+            await asyncio.to_thread(write_events, db, 2)  # nobody listening: the hub is behind
+            first = await hub.subscribe(role="admin", doctor_id=None, session_id=1)
+            start = hub.last_id
+            assert first.live_from == start
+            bus.unsubscribe(hub.wake_threadsafe)  # the next commits reach the hub late, as a raced wake would
+            owed = await asyncio.to_thread(write_events, db, 3)
+            hub._behind = True
+            second = await hub.subscribe(role="admin", doctor_id=None, session_id=2)
+            assert hub.last_id == start and second.live_from == start
+            hub.wake()
+            got = [await asyncio.wait_for(first.queue.get(), timeout=5) for _ in owed]
+            assert [f.id for f in got] == owed
+        finally:
+            bus.subscribe(hub.wake_threadsafe)
+            await hub.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        db.dispose()
+
+
 # --- retention, heartbeats and the session's end, on a server with short intervals ---------------------------------
 
 

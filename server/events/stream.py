@@ -123,6 +123,7 @@ class Hub:
         self.reads = 0  # database reads of new events, for tests and metrics
         # last_id may be older than the newest event: nobody was subscribed when events were committed
         self._behind = False
+        self._subscribing = asyncio.Lock()
 
     # waking
 
@@ -170,14 +171,20 @@ class Hub:
     async def subscribe(self, *, role: str, doctor_id: int | None, session_id: int) -> Subscriber:
         await self._ready.wait()
         assert self.last_id is not None
-        if self._behind:
-            # A commit from now on either sees this subscriber or sets the flag again; one that slips between
-            # the read below and the add is read by the stream's catch-up (it reads up to the newest id).
-            self._behind = False
-            self.last_id = max(self.last_id, await asyncio.to_thread(_newest, get_db()))
-        sub = Subscriber(role=role, doctor_id=doctor_id, session_id=session_id, live_from=self.last_id,
-                         position=self.last_id)
-        self.subscribers.add(sub)
+        async with self._subscribing:  # only subscribe() adds subscribers: none is added while we wait below
+            if self._behind and not self.subscribers:
+                # Nobody was listening while events were committed: skip the position ahead to the newest. Only
+                # with nobody subscribed: a subscriber has not received the events after the position yet, and
+                # moving it would lose them for that subscriber.
+                self._behind = False
+                self.last_id = max(self.last_id, await asyncio.to_thread(_newest, get_db()))
+            sub = Subscriber(role=role, doctor_id=doctor_id, session_id=session_id, live_from=self.last_id,
+                             position=self.last_id)
+            self.subscribers.add(sub)
+            if self._behind:
+                # a commit while we read the newest id found nobody and only set the flag: read it now
+                self._behind = False
+                self.wake()
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:

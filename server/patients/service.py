@@ -69,9 +69,11 @@ def his_card_known(session: Session, *, card_type: str, card_no: str, name: str,
 def _lock_account(session: Session, account_id: int) -> None:
     """Serialise patient changes of one account (the cap and the duplicate check read-then-write).
 
-    SQLite writers already hold the database's write lock; PostgreSQL locks the account row.
+    SQLite writers already hold the database's write lock; PostgreSQL locks the account row ``FOR NO KEY
+    UPDATE``: it serialises these changes with each other but not with a booking's insert, whose foreign key only
+    takes a key-share lock on the account (``FOR UPDATE`` deadlocked with a booking holding the patient row).
     """
-    session.execute(select(Account.id).where(Account.id == account_id).with_for_update())
+    session.execute(select(Account.id).where(Account.id == account_id).with_for_update(key_share=True))
 
 
 def _contact_id(value: str) -> tuple[str, str, str]:
@@ -214,8 +216,13 @@ def update_patient(session: Session, *, actor: Actor, account_id: int, patient_i
 
 
 def remove_patient(session: Session, *, actor: Actor, account_id: int, patient_id: int) -> None:
-    """Soft removal: appointments and records keep pointing at the row. Refused while one is open."""
+    """Soft removal: appointments and records keep pointing at the row. Refused while one is open.
+
+    The patient row is locked before the check (PostgreSQL): a booking locks it too (``_PATIENT_LOCK`` in the
+    appointments slice) until it commits, so the check below sees a booking that got there first, and a booking
+    that comes second finds the patient removed."""
     _lock_account(session, account_id)
+    session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
     p = get_owned(session, account_id=account_id, patient_id=patient_id)
     open_appt = session.execute(select(Appointment.id)
                                 .where(Appointment.patient_id == p.id,

@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,20 @@ def _ws_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test's own config and data directories: nothing touches the developer's real ones."""
     monkeypatch.setenv("CLINIC_WS_DATA_DIR", str(tmp_path / "ws-data"))
     monkeypatch.setenv("CLINIC_WS_CONFIG_DIR", str(tmp_path / "ws-config"))
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_gui_thread() -> Iterator[None]:
+    """As the application does (workstation/services/gc_guard.py): no cyclic collection on a worker thread, where
+    a collected Qt object deadlocks with the GUI thread. Collected here, on the main thread, after each test."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        if was_enabled:
+            gc.enable()
 
 
 @pytest.fixture()

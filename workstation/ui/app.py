@@ -19,6 +19,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from workstation.services.changes import ChangeHub
+from workstation.services.gc_guard import MainThreadGarbageCollector
 from workstation.services.ops import Op, shutdown_pools
 from workstation.services.session import UserSession
 from workstation.services.settings import LANGUAGES, WorkstationSettings
@@ -314,6 +315,8 @@ def create_application(argv: Sequence[str] | None = None, *, language: str = "zh
     app.setQuitOnLastWindowClosed(False)  # windows are swapped at sign-in / sign-out; quitting is explicit
     theme.apply_theme(app)
     install_language(language)
+    if not any(isinstance(c, MainThreadGarbageCollector) for c in app.children()):
+        MainThreadGarbageCollector(app)  # cyclic garbage (Qt objects included) is freed on this thread only
     return app
 
 
