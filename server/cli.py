@@ -51,6 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server.config import get_settings
 
     cmd_init_db(args)
+    if args.exit_with_parent:
+        _exit_with_parent(args.exit_with_parent)
     settings = get_settings()
     workers = args.workers or default_workers(sqlite=settings.is_sqlite)
     if workers > 1 and settings.is_sqlite:
@@ -65,6 +67,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return _serve_workers(workers, options)
     uvicorn.run("server.app:create_app", factory=True, workers=workers, **options)
     return 0
+
+
+def _exit_with_parent(pid: int) -> None:
+    """Stop gracefully (SIGTERM to ourselves) once process ``pid`` is gone: a backend embedded in the
+    workstation must not outlive it, even when the workstation was killed and could not stop it."""
+    import signal
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != pid:
+                print(f"serve: parent process {pid} is gone; stopping", file=sys.stderr)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _serve_worker(options: dict[str, Any]) -> None:
@@ -179,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="worker processes (default: 1 on SQLite, one per core on PostgreSQL)")
     s.add_argument("--log-level", default="info")
     s.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=False)
+    s.add_argument("--exit-with-parent", type=int, metavar="PID", default=0,
+                   help="stop when process PID (the one that started this server) is gone")
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("init-db", help="create or upgrade the schema (Alembic)")

@@ -114,7 +114,9 @@ class EmbeddedServer:
             refresh = True
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [self.python, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                [self.python, "-m", "server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                 # a killed workstation cannot stop it: it stops itself once we are gone
+                 "--exit-with-parent", str(os.getpid())],
                 env=env, cwd=self._cwd(), stdout=log, stderr=subprocess.STDOUT)
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
