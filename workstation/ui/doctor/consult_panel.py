@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workstation.models.queue import TZ
 from workstation.ui.doctor.icd_picker import IcdPicker
 from workstation.ui.i18n import LanguageAware
 from workstation.ui.widgets import card
@@ -252,7 +253,7 @@ class ConsultPanel(LanguageAware, QWidget):
         self.retranslate()
 
     def draft_saved(self) -> None:
-        self._draft_saved_at = dt.datetime.now()
+        self._draft_saved_at = dt.datetime.now(TZ)  # the hospital's clock, like every other time shown
         self.retranslate()
 
     # --- actions (confirm, then ask the window) ------------------------------------------------------------
