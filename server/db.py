@@ -83,7 +83,8 @@ class _WriterQueue:
     missing it waits for seconds. Here the writers of this process queue on a thread lock, and the processes on
     the same database (server workers, the CLI) on an ``flock`` of a file next to it, which the kernel hands over
     as soon as it is released. Measured with bookings from two processes on one file: 262/s, p95 406 ms with the
-    busy handler between the processes; 385/s, p95 148 ms with the ``flock`` (docs/benchmarks.md).
+    busy handler between the processes; 385/s, p95 148 ms with the ``flock`` (a development measurement; the
+    saturation p99 in docs/benchmarks.md went from 4.5 s to 0.22 s with this queue and the rest of that pass).
 
     A writer that waited longer than the busy timeout for the thread lock goes on without it, to the busy
     handler. The ``flock`` has no timeout: it is held only while its holder holds SQLite's write lock, so a

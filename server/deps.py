@@ -117,42 +117,34 @@ def _touch_due(row: Any, idle: int) -> bool:
     return now() - row.last_seen_at > min(TOUCH_EVERY, dt.timedelta(seconds=idle / 4))
 
 
-# An account session's ``last_seen_at`` is refreshed off the request path, on a thread of its own, one pending
-# refresh per session: the look-up runs on the few reader threads, and a refresh is a write that may wait for the
-# SQLite write lock behind a burst of bookings; the reader threads must not wait with it. A refresh is due when a
-# quarter of the idle timeout has passed (at most a minute), so a late one still lands long before expiry.
+# A session's ``last_seen_at`` is refreshed off the request path, on a thread of its own, one pending refresh per
+# session: an account's look-up runs on the few reader threads, and a refresh is a write that may wait for the
+# SQLite write lock behind a burst of bookings; no request waits with it. A refresh is due when a quarter of the
+# idle timeout has passed (at most a minute), so a late one still lands long before expiry.
 _touches = ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-touch")
-_touches_pending: set[int] = set()
+_touches_pending: set[tuple[str, int]] = set()
 _touches_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
-def _touch_later(db: Database, row_id: int) -> None:
+def _touch_later(db: Database, model: type[AccountSession | StaffSession], row_id: int) -> None:
+    key = (model.__tablename__, row_id)
     with _touches_lock:
-        if row_id in _touches_pending:
+        if key in _touches_pending:
             return
-        _touches_pending.add(row_id)
+        _touches_pending.add(key)
 
     def run() -> None:
         try:
             with db.transaction() as s:
-                s.execute(update(AccountSession).where(AccountSession.id == row_id).values(last_seen_at=now()))
+                s.execute(update(model).where(model.id == row_id).values(last_seen_at=now()))
         except Exception:
-            log.exception("refreshing account session %s failed", row_id)
+            log.exception("refreshing %s %s failed", model.__tablename__, row_id)
         finally:
             with _touches_lock:
-                _touches_pending.discard(row_id)
+                _touches_pending.discard(key)
 
     _touches.submit(run)
-
-
-def _touch(session: Session, db: Database, model: type[AccountSession] | type[StaffSession],
-           row_id: int) -> None:
-    # End the request session's transaction first: were it a writer (BEGIN IMMEDIATE on SQLite), a second write
-    # transaction would wait on it until the busy timeout.
-    session.commit()
-    with db.transaction() as s:
-        s.execute(update(model).where(model.id == row_id).values(last_seen_at=now()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +199,7 @@ def _look_up_account(session: Session, db: Database, settings: Settings, key: st
     # End the look-up's read transaction, so that a writer route begins its own write transaction.
     session.commit()
     if _touch_due(row, settings.session_idle_s):
-        _touch_later(db, row.id)  # not cached: the row's last_seen_at is old until the refresh commits
+        _touch_later(db, AccountSession, row.id)  # not cached: last_seen_at is old until the refresh commits
     else:
         _account_sessions.put(key, row, generation=generation)
     return row
@@ -237,7 +229,7 @@ def current_staff(request: Request, session: SessionDep, db: DbDep, settings: Se
     # End the look-up's read transaction, so that a writer route begins its own write transaction.
     session.commit()
     if _touch_due(row, settings.staff_session_idle_s):
-        _touch(session, db, StaffSession, row.id)
+        _touch_later(db, StaffSession, row.id)
     return StaffCtx(staff, row.id, Actor("staff", staff.id, role=staff.role, client=client_address(request)))
 
 

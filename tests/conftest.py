@@ -89,20 +89,28 @@ def start_server(tmp: Path, *, extra_env: dict[str, str] | None = None, workers:
                                  str(port), "--workers", str(workers)], env=env, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    try:
+        wait_healthy(base, proc=proc)
+    except RuntimeError as exc:
+        proc.kill()
+        raise RuntimeError(f"{exc}:\n{log_path.read_text(errors='replace')}") from None
+    return LiveServer(base, database_url, data_dir, env, proc, log_path)
+
+
+def wait_healthy(base: str, *, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Until ``base``/healthz answers 200; RuntimeError if ``proc`` exits first or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
     while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')}")
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("server exited early")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
+                return
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"server did not start:\n{log_path.read_text(errors='replace')}")
+            raise RuntimeError("server did not start")
         time.sleep(0.1)
-    return LiveServer(base, database_url, data_dir, env, proc, log_path)
 
 
 def stop_server(server: LiveServer) -> None:

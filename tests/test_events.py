@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -367,22 +368,31 @@ def test_two_hundred_streams_each_get_the_event(live_server: LiveServer, api: ht
 # --- the hub in-process: a reader that stops reading ------------------------------------------------------------
 
 
-def test_a_stalled_reader_delays_nobody_and_later_catches_up_without_loss(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import re
-
+@pytest.fixture()
+def quiet_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Database]]:
+    """Settings and the process's database for a hub run in the test itself, on a fresh SQLite file, with no
+    safety poll: every read of the hub is caused by a commit's wake-up (or the test's own ``wake()``)."""
     import server.db as server_db
     from server.config import Settings
-    from server.events import stream as hub_module
     from server.migrations import upgrade
 
     url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
     upgrade(url)
-    # no safety poll within the test: every read of the hub is caused by a commit's wake-up
     settings = Settings(data_dir=tmp_path, database_url=url, events_poll_s=60, events_poll_sqlite_s=60,
                         events_heartbeat_s=60, events_prune_interval_s=3600)
     db = Database(settings)
     monkeypatch.setattr(server_db, "_db", db)
+    yield settings, db
+    db.dispose()
+
+
+def test_a_stalled_reader_delays_nobody_and_later_catches_up_without_loss(
+        quiet_hub: tuple[Any, Database], monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    from server.events import stream as hub_module
+
+    settings, db = quiet_hub
     monkeypatch.setattr(hub_module, "QUEUE_SIZE", 10)
 
     def ids_of(frames: list[bytes]) -> list[int]:
@@ -426,29 +436,18 @@ def test_a_stalled_reader_delays_nobody_and_later_catches_up_without_loss(tmp_pa
         finally:
             await hub.stop()
 
-    try:
-        asyncio.run(main())
-    finally:
-        db.dispose()
+    asyncio.run(main())
 
 
 def test_a_new_subscriber_never_moves_the_hub_past_events_an_earlier_one_is_owed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        quiet_hub: tuple[Any, Database], monkeypatch: pytest.MonkeyPatch) -> None:
     """The hub skips its position ahead to the newest event only when nobody is subscribed (after commits nobody
     was listening for). With a subscriber present, a second one must not do it, even when the flag that says
     "commits went unread" is set (a commit that raced with the first subscribe leaves it so)."""
-    import server.db as server_db
-    from server.config import Settings
     from server.events import bus
     from server.events import stream as hub_module
-    from server.migrations import upgrade
 
-    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    upgrade(url)
-    settings = Settings(data_dir=tmp_path, database_url=url, events_poll_s=60, events_poll_sqlite_s=60,
-                        events_heartbeat_s=60, events_prune_interval_s=3600)
-    db = Database(settings)
-    monkeypatch.setattr(server_db, "_db", db)
+    settings, db = quiet_hub
 
     async def main() -> None:
         hub = hub_module.Hub(settings)
@@ -471,10 +470,7 @@ def test_a_new_subscriber_never_moves_the_hub_past_events_an_earlier_one_is_owed
             bus.subscribe(hub.wake_threadsafe)
             await hub.stop()
 
-    try:
-        asyncio.run(main())
-    finally:
-        db.dispose()
+    asyncio.run(main())
 
 
 # --- retention, heartbeats and the session's end, on a server with short intervals ---------------------------------

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 
@@ -23,7 +25,7 @@ def test_unknown_route_has_stable_code(api: httpx.Client) -> None:
     assert r.json()["message"]
 
 
-def test_a_server_started_with_exit_with_parent_stops_when_its_parent_dies(tmp_path) -> None:  # noqa: ANN001
+def test_a_server_started_with_exit_with_parent_stops_when_its_parent_dies(tmp_path: Path) -> None:
     """The workstation's embedded backend (``serve --exit-with-parent PID``) must not outlive a killed
     workstation: here a stand-in parent starts the server, is killed with SIGKILL, and the server stops."""
     import os
@@ -31,9 +33,8 @@ def test_a_server_started_with_exit_with_parent_stops_when_its_parent_dies(tmp_p
     import subprocess
     import sys
     import time
-    from pathlib import Path
 
-    from tests.conftest import free_port
+    from tests.conftest import free_port, wait_healthy
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLINIC_")}
@@ -49,15 +50,7 @@ def test_a_server_started_with_exit_with_parent_stops_when_its_parent_dies(tmp_p
                               text=True)
     server_pid = int(parent.stdout.readline())
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+        wait_healthy(f"http://127.0.0.1:{port}")
         parent.kill()
         parent.wait()
         deadline = time.monotonic() + 20
