@@ -1,8 +1,8 @@
 """``python -m benchmarks NAME [--json] [--database sqlite|postgresql] [--quick]``
 
 Each benchmark starts the real server on a fresh database, prepares its data, measures, and prints its figures:
-``--json`` prints one JSON object (for ``all``, ``backend``, ``workstation``: one object keyed by benchmark name), every figure's key naming its
-unit (``_ms``, ``_per_s``, ``_s``) and ``goal_met`` saying whether the goal was reached. Progress goes to stderr.
+``--json`` prints one JSON object (for ``all``, ``backend``, ``workstation``, ``video``: one object keyed by
+benchmark name), every figure's key naming its unit (``_ms``, ``_per_s``, ``_s``) and ``goal_met`` saying whether the goal was reached. Progress goes to stderr.
 The exit status is 0 when the runs completed, whatever the goals; 1 when a benchmark could not run.
 """
 from __future__ import annotations
@@ -21,7 +21,9 @@ from benchmarks.harness import log, machine
 BACKEND_NAMES = ("booking_race", "booking_throughput", "api_reads")
 # the workstation benchmarks (docs/benchmarks.md, "Workstation"): the real workstation code in offscreen Qt processes
 WORKSTATION_NAMES = ("queue_latency", "workstation_startup", "queue_model", "gui_stall")
-NAMES = (*BACKEND_NAMES, *WORKSTATION_NAMES)
+# the video visit (docs/benchmarks.md, "Video call"): two processes on loopback, 10 minutes (quick: 20 s)
+VIDEO_NAMES = ("video_call",)
+NAMES = (*BACKEND_NAMES, *WORKSTATION_NAMES, *VIDEO_NAMES)
 
 
 def run_one(name: str, *, database: str, quick: bool) -> dict:
@@ -45,8 +47,8 @@ def _text(name: str, figures: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("name", choices=(*NAMES, "all", "backend", "workstation"),
-                   help="one benchmark; all: every one; backend / workstation: one group")
+    p.add_argument("name", choices=(*NAMES, "all", "backend", "workstation", "video"),
+                   help="one benchmark; all: every one; backend / workstation / video: one group")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--quick", action="store_true", help="a smoke-sized run (seconds, not minutes)")
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         profiling.PROFILE_DIR = args.profile.resolve()
 
-    groups = {"all": NAMES, "backend": BACKEND_NAMES, "workstation": WORKSTATION_NAMES}
+    groups = {"all": NAMES, "backend": BACKEND_NAMES, "workstation": WORKSTATION_NAMES, "video": VIDEO_NAMES}
     names = groups.get(args.name, (args.name,))
     results: dict[str, dict] = {}
     failed = False

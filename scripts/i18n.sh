@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Update the workstation's translation sources and compile them.
 #
-#   scripts/i18n.sh            lupdate (workstation/ui and workstation/models → resources/i18n/*.ts), then lrelease
+#   scripts/i18n.sh            lupdate (workstation/ui, workstation/models and workstation/services/media → resources/i18n/*.ts), then lrelease
 #   scripts/i18n.sh --release  lrelease only (compile the .ts files as they are)
 #
 # Source strings are English (self.tr / QCoreApplication.translate / QT_TRANSLATE_NOOP); Simplified Chinese is
@@ -20,7 +20,7 @@ LANGS=(zh_CN en)
 mkdir -p "$OUT"
 
 if [ "${1:-}" != "--release" ]; then
-    mapfile -t SOURCES < <(find workstation/ui workstation/models -name '*.py' -not -path '*/__pycache__/*' | sort)
+    mapfile -t SOURCES < <(find workstation/ui workstation/models workstation/services/media -name '*.py' -not -path '*/__pycache__/*' | sort)
     # Chinese: every string; English (the source language): only the plural forms of %n strings
     "$LUPDATE" -no-obsolete -locations relative -target-language zh_CN "${SOURCES[@]}" \
         -ts "$OUT/workstation_zh_CN.ts"

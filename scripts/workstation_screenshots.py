@@ -158,6 +158,9 @@ def soon_clinics(staff: httpx.Client, admin: dict[str, str], doctor_ids: list[in
             "end": f"{end:%H:%M}", "slot_minutes": 15, "capacity_per_slot": 12}).raise_for_status()
 
 
+RICH: dict[str, Any] = {}  # the rich patient's account token (their phone answers the video call)
+
+
 def fill_queue(base_url: str, *, extra: int) -> None:
     """doctor1's queue: one rich patient (earlier visit with doctor2, image + PDF), then ``extra`` simulated."""
     from server import demo_catalogue as cat
@@ -197,6 +200,7 @@ def fill_queue(base_url: str, *, extra: int) -> None:
     rich_pdf.check_in(second)
     rich_pdf.describe(second)
     print(f"screenshots: rich patient {bone[0].name}: appointment #{second.id}", flush=True)
+    RICH["token"] = rich.api.token
 
     def journey(i: int, p: Any) -> None:
         s = steered_sim(base_url, 10 + i, p, [1], stop)
@@ -309,9 +313,31 @@ def shoot(base_url: str, out: Path, *, language: str, rich_name: str, suffix: st
     sh.save(viewer, "pdf_viewer.png")
     viewer.close()
 
-    # the consultation: accept, notes, a diagnosis from the picker
+    # the video visit: the patient's phone on the waiting page answers; consent; a dropped line; invited again
+    from server.patient_call import PatientCallThread
+
+    phone = PatientCallThread(base_url, rich.appointment_id, RICH["token"], agree=True, consent_delay_s=1.5,
+                              reconnect_delay_s=0.3).start()
+    sh.spin(15, lambda: phone.stats()["stream_open"])
     w.consult_panel.btn_accept.click()
     sh.spin(15, lambda: w.consult_panel.status == "in_consultation")
+    sh.spin(20, lambda: w.call is not None and w.call.state == "connected" and w.video_panel.view.remote is not None)
+    sh.spin(6, lambda: w.video_panel.lbl_quality.text() != "")
+    sh.spin(1.5)
+    sh.save(w, "doctor_video_call.png")
+    w.video_panel.btn_consent.click()
+    sh.spin(15, lambda: (w.call.consent or {}).get("state") == "consented")
+    sh.spin(1.0)
+    sh.save(w.video_panel, "video_panel_consent.png")
+    phone.drop()
+    sh.spin(8, lambda: w.call.state == "interrupted")
+    sh.spin(1.0)
+    sh.save(w, "doctor_video_interrupted.png")
+    phone.reconnect()
+    sh.spin(10, lambda: phone.stats()["stream_open"])
+    w.video_panel.btn_reinvite.click()
+    sh.spin(20, lambda: w.call.state == "connected" and w.video_panel.view.remote is not None)
+
     w.consult_panel.ed_notes.setPlainText("主诉：保肢术后一年，右膝活动后隐痛两周。\n查体：右膝术区无红肿，活动度可。\n"
                                           "X线：假体位置良好，未见松动。\n处理：继续随访，三个月后复查X线及骨扫描。")
     sh.spin(8, lambda: w.consult_panel.icd.ready)
@@ -322,6 +348,12 @@ def shoot(base_url: str, out: Path, *, language: str, rich_name: str, suffix: st
     w.consult_panel.icd.pick_row(0)
     sh.spin(4, lambda: w.consult_panel.lbl_draft.text().count(":") >= 2)
     sh.save(w, "doctor_consultation.png")
+
+    w.video_panel.btn_end.click()
+    sh.spin(10, lambda: w.call.state == "ended")
+    sh.save(w.video_panel, "video_panel_ended.png")
+    phone.stop()
+    w.close_call()
 
     # clinic stop
     dialog = w.clinic_stop_dialog()
@@ -377,7 +409,14 @@ def main() -> int:
         from workstation.ui.app import create_application
 
         rich = next(p for p in cat.DEMO_HIS_PATIENTS if "bone_tumor" in p.department_codes).name
-        create_application(language="zh_CN")
+        app = create_application(language="zh_CN")
+        import asyncio
+
+        import qasync
+
+        # the video call's aiortc runs on the application's asyncio loop (qasync), as in workstation.ui.app; the
+        # shooter drives Qt's loop itself, so the loop is marked running on it
+        asyncio.set_event_loop(qasync.QEventLoop(app, already_running=True))
         shoot(url, args.out, language="zh_CN", rich_name=rich)
         shoot(url, args.out, language="en", rich_name=rich, suffix="_en")
     finally:

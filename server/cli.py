@@ -155,7 +155,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from server.simulate import run
 
     return run(base_url=args.base_url, patients=args.patients, pace=args.pace, rounds=args.rounds,
-               seed=args.seed, doctor=args.doctor)
+               seed=args.seed, doctor=args.doctor, video=args.video)
 
 
 def cmd_sms_outbox(args: argparse.Namespace) -> int:
@@ -217,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rounds", type=int, default=0, help="journeys per simulated patient (0: forever)")
     s.add_argument("--seed", type=int, default=None)
     s.add_argument("--doctor", type=int, default=None, help="book only with this doctor (public doctor id)")
+    s.add_argument("--no-video", dest="video", action="store_false",
+                   help="do not answer video calls while waiting (by default each waiting patient does)")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("sms-outbox", help="messages recorded by the development SMS provider")

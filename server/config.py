@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_path
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "clinic"
@@ -21,6 +21,19 @@ APP_NAME = "clinic"
 
 def default_data_dir() -> Path:
     return user_data_path(APP_NAME, appauthor=False)
+
+
+class IceServer(BaseModel):
+    """One entry of ``RTCConfiguration.iceServers``: a STUN or TURN server the call's peers may use."""
+
+    urls: list[str] = Field(min_length=1, description="stun:host:port, turn:host:port?transport=udp, turns:…")
+    username: str | None = None
+    credential: str | None = None
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value  # RTCIceServer.urls may be a single string
 
 
 class Settings(BaseSettings):
@@ -84,7 +97,12 @@ class Settings(BaseSettings):
     events_retention_days: int = 7
     events_prune_interval_s: float = 3600.0
 
-    # background jobs (hold expiry, reminders); tests may switch them off
+    # video visit (server/video): CLINIC_ICE_SERVERS is a JSON list of {urls, username?, credential?}; none are
+    # needed on loopback or a LAN, production names its STUN and TURN servers
+    ice_servers: list[IceServer] = Field(default_factory=list)
+    call_answer_timeout_s: float = 60.0
+
+    # background jobs (hold expiry, reminders, unanswered calls); tests may switch them off
     scheduler_enabled: bool = True
     scheduler_interval_s: float = 5.0
 

@@ -94,7 +94,7 @@ def staff_principal(ctx: Any) -> str:
 
 
 def account_principal(ctx: Any) -> str:
-    return f"account:{ctx.account.id}"
+    return f"account:{ctx.account_id}"
 
 
 def body_hash(body: Any) -> str:

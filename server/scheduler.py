@@ -1,4 +1,5 @@
-"""Background jobs of the booking day: expire unpaid holds, send reminders, mark missed visits.
+"""Background jobs of the booking day: expire unpaid holds, send reminders, mark missed visits, end video calls
+nobody answered, and settle the call presence of streams whose process died.
 
 Every worker process runs its own loop (several uvicorn workers, or several hosts on one PostgreSQL), so each
 job claims its rows with a conditional UPDATE (``WHERE status = ...`` / ``WHERE reminder_sent_at IS NULL``):
@@ -27,6 +28,9 @@ from server.events.service import record_change
 from server.patients.models import Patient
 from server.sms.service import send_sms
 from server.timeutil import now
+from server.video import presence, segments
+from server.video import service as video
+from server.video.models import CallSegment
 
 log = logging.getLogger(__name__)
 
@@ -128,13 +132,40 @@ def mark_missed(db: Database, *, at: dt.datetime | None = None) -> int:
     return done
 
 
+def end_unanswered_calls(db: Database, *, at: dt.datetime | None = None) -> int:
+    """``no_answer``: a call segment still ringing ``call_answer_timeout_s`` after the invitation ends. The job
+    runs every ``scheduler_interval_s`` (5 s), so a call rings at most that much longer than the timeout."""
+    cutoff = (at or now()) - dt.timedelta(seconds=db.settings.call_answer_timeout_s)
+    ids = _candidates(db, select(CallSegment.id).where(CallSegment.state == "invited",
+                                                       CallSegment.invited_at < cutoff)
+                      .order_by(CallSegment.invited_at))
+    done = 0
+    for segment_id in ids:
+        with db.transaction() as s:
+            done += video.end_unanswered(s, segment_id=segment_id, cutoff=cutoff)
+    return done
+
+
+def settle_lapsed_presence(db: Database, *, at: dt.datetime | None = None) -> int:
+    """Call streams whose lease lapsed (their worker process died): drop the leases, and interrupt the call
+    (``patient_left``) where no stream of the patient is left (server/video/presence.py)."""
+    done = 0
+    for appointment_id in presence.lapsed(db, at=at or now(), limit=BATCH):
+        with db.transaction() as s:
+            appt = segments.lock_appointment(s, appointment_id)
+            if appt is not None:
+                done += presence.settle(s, appt, actor=SYSTEM)
+    return done
+
+
 def run_once(db: Database | None = None, *, at: dt.datetime | None = None) -> dict[str, int]:
     """One pass of every job; safe to run in several processes at once."""
     db = db or get_db()
     from server.payments.service import reconcile_payments
 
     return {"expired": expire_holds(db, at=at), "reminded": send_reminders(db, at=at),
-            "missed": mark_missed(db, at=at), "reconciled": reconcile_payments(db).applied}
+            "missed": mark_missed(db, at=at), "reconciled": reconcile_payments(db).applied,
+            "unanswered": end_unanswered_calls(db, at=at), "left": settle_lapsed_presence(db, at=at)}
 
 
 # --- the loop in the service process ----------------------------------------------------------------------------

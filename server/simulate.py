@@ -3,9 +3,12 @@
 Each simulated holder registers (the SMS code comes from the development outbox), adds one of the demo HIS
 patients as a returning patient (ID photos drawn on the fly), accepts the notice, books the earliest slot in the
 department of the patient's past visit, pays through the sandbox gateway, checks in when the window opens,
-describes the condition with a drawn lab report, and waits for the doctor — then starts over. It speaks only the
-public HTTP API (docs/api-contract.md); from the server package it imports nothing but the static demo data, so
-it can run against any deployment that has the demo data loaded.
+describes the condition with a drawn lab report, and waits for the doctor — then starts over. While waiting it
+stays on the waiting page with its phone's side of the video call running (server/patient_call.py: it answers the
+doctor's call with a moving test picture and a tone, echoes the heartbeat, answers consent requests), so a doctor at
+the workstation can call it; ``--no-video`` leaves that out. It speaks only the public HTTP API
+(docs/api-contract.md); from the server package it imports nothing but the static demo data and the patient's call
+client, so it can run against any deployment that has the demo data loaded.
 
 A failed request is logged with its code and message and retried after a pause; a step that keeps failing ends
 the journey (counted as failed). Ctrl-C stops every holder after its current request.
@@ -324,6 +327,8 @@ class Sim:
     # book only with this doctor (and so only in their department): `make run` fills the signed-in doctor's queue
     only_doctor: int | None = None
     only_department: str | None = None
+    # keep the phone's side of the video call running while waiting (server/patient_call.py)
+    video: bool = True
     _departments: dict[str, dict[str, Any]] = field(default_factory=dict)
     _doctors: dict[int, dict[str, Any]] = field(default_factory=dict)
     # (doctor id, day) the service refused as a duplicate booking, and appointments given up on
@@ -688,8 +693,30 @@ class Sim:
         b.status = "waiting"
         self.say(f"described the condition with a {title}; waiting for {b.where}")
 
+    def start_call(self, b: Booking) -> Any:
+        """The waiting page's video call: a :class:`~server.patient_call.PatientCallThread` answering the doctor
+        (None with ``--no-video``, or when aiortc is not installed)."""
+        if not self.video:
+            return None
+        try:
+            from server.patient_call import PatientCallThread
+        except ImportError as exc:  # aiortc or numpy missing: the journey goes on without video
+            self.say(f"no video call: {exc}")
+            return None
+        return PatientCallThread(self.base_url, b.id, lambda: self.api.token, notify=self.say,
+                                 name=f"{self.tag} call").start()
+
     def wait(self, b: Booking) -> bool:
-        """Poll until the doctor finishes or the slot has passed; True when the consultation took place."""
+        """Poll until the doctor finishes or the slot has passed; True when the consultation took place. Meanwhile
+        the phone's side of the video call runs (:meth:`start_call`)."""
+        call = self.start_call(b)
+        try:
+            return self._wait(b)
+        finally:
+            if call is not None and not call.stop(timeout=10):
+                self.say("the video call did not stop within 10 s")
+
+    def _wait(self, b: Booking) -> bool:
         give_up = b.give_up_at
         seen = b.status
         while True:
@@ -789,7 +816,7 @@ def _department_of(base_url: str, doctor_id: int) -> str | None:
 
 
 def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | None,
-        doctor: int | None = None) -> int:
+        doctor: int | None = None, video: bool = True) -> int:
     if patients < 1 or rounds < 0 or pace < 0:
         print("simulate: --patients must be at least 1, --rounds and --pace not negative", file=sys.stderr)
         return 2
@@ -799,6 +826,8 @@ def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | N
         print(f"simulate: the service at {base_url} does not answer ({exc})", file=sys.stderr)
         return 2
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per step is the simulator's own log
+    for name in ("aioice", "aiortc", "server.patient_call"):  # the call's steps are told through Sim.say
+        logging.getLogger(name).setLevel(logging.WARNING)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     department = None
     if doctor is not None:
@@ -813,10 +842,11 @@ def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | N
     log = Log()
     stop = threading.Event()
     log.line(f"simulate: {patients} holder(s) against {base_url}, pace {pace}s, "
-             f"{'endless' if rounds == 0 else f'{rounds} journey(s) each'}, seed {seed} (Ctrl-C stops)")
+             f"{'endless' if rounds == 0 else f'{rounds} journey(s) each'}, seed {seed}"
+             f"{'' if video else ', no video'} (Ctrl-C stops)")
     master = random.Random(seed)
     sims = [Sim(h, base_url, pace, rounds, stop, log, random.Random(master.randrange(2**63)), only_doctor=doctor,
-                only_department=department) for h in holders]
+                only_department=department, video=video) for h in holders]
     threads = [threading.Thread(target=s.run, name=f"sim-{s.holder.index}", daemon=True) for s in sims]
 
     interrupted = threading.Event()

@@ -56,8 +56,9 @@ V1 = "/api/v1"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 
-# The SSE stream never ends: a request to it would only time out (tests/test_events.py covers it).
-EXCLUDED_PATHS = ["/api/v1/staff/events"]
+# The SSE streams never end: a request to them would only time out (tests/test_events.py and
+# tests/test_video_signalling.py cover them).
+EXCLUDED_PATHS = ["/api/v1/staff/events", "/api/v1/appointments/{appointment_id}/call/events"]
 # Logging the run's own token out would leave the rest of the authenticated run answering 401.
 EXCLUDED_WHEN_LOGGED_IN = ["/api/v1/auth/logout", "/api/v1/staff/auth/logout"]
 

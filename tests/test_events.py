@@ -24,7 +24,7 @@ import server.models  # noqa: F401 - every table, for in-process writes
 from server.actor import SYSTEM
 from server.db import Database
 from server.events.models import Event
-from server.events.service import record_change
+from server.events.service import Reader, record_change
 from server.timeutil import now
 from tests.conftest import LiveServer, start_server, stop_server
 from tests.helpers import register_account
@@ -32,6 +32,7 @@ from tests.test_staff import PASSWORD, login_headers, make_doctor, make_staff, s
 
 V1 = "/api/v1"
 EVENT_FIELDS = {"id", "kind", "topic", "object_type", "object_id", "at", "payload"}
+ADMIN = Reader("admin")
 
 
 # --- reading a stream ----------------------------------------------------------------------------------------------
@@ -403,8 +404,8 @@ def test_a_stalled_reader_delays_nobody_and_later_catches_up_without_loss(
         monkeypatch.setattr(hub_module, "_hub", hub)
         await hub.start()
         try:
-            stalled = hub_module.stream(role="admin", doctor_id=None, session_id=1, cursor=None)
-            reader = hub_module.stream(role="admin", doctor_id=None, session_id=2, cursor=None)
+            stalled = hub_module.stream(reader=ADMIN, session_id=1, cursor=None)
+            reader = hub_module.stream(reader=ADMIN, session_id=2, cursor=None)
             for gen in (stalled, reader):
                 assert (await anext(gen)).startswith(b"retry:")
                 assert b"event: cursor" in await anext(gen)
@@ -455,13 +456,13 @@ def test_a_new_subscriber_never_moves_the_hub_past_events_an_earlier_one_is_owed
         await hub.start()
         try:
             await asyncio.to_thread(write_events, db, 2)  # nobody listening: the hub is behind
-            first = await hub.subscribe(role="admin", doctor_id=None, session_id=1)
+            first = await hub.subscribe(reader=ADMIN, session_id=1)
             start = hub.last_id
             assert first.live_from == start
             bus.unsubscribe(hub.wake_threadsafe)  # the next commits reach the hub late, as a raced wake would
             owed = await asyncio.to_thread(write_events, db, 3)
             hub._behind = True
-            second = await hub.subscribe(role="admin", doctor_id=None, session_id=2)
+            second = await hub.subscribe(reader=ADMIN, session_id=2)
             assert hub.last_id == start and second.live_from == start
             hub.wake()
             got = [await asyncio.wait_for(first.queue.get(), timeout=5) for _ in owed]

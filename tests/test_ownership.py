@@ -293,6 +293,25 @@ PROBES: dict[tuple[str, str], Maker] = {
         _staff_appointment("/finish", DOCTOR_ROUTES, body=RECORD),
     ("POST", "/api/v1/staff/appointments/{appointment_id}/missed"):
         _staff_appointment("/missed", DOCTOR_ROUTES, body={"reason": "越权探测"}),
+    # the video visit: doctor A's call of A's waiting patient (never called: a leak would answer no_call, or
+    # ring), and the holder's side of it (the stream answers 404 before it starts; the owner's would not end)
+    ("POST", "/api/v1/staff/appointments/{appointment_id}/call"): _staff_appointment("/call", DOCTOR_ROUTES),
+    ("GET", "/api/v1/staff/appointments/{appointment_id}/call"): _staff_appointment("/call", DOCTOR_ROUTES),
+    ("POST", "/api/v1/staff/appointments/{appointment_id}/call/signals"):
+        _staff_appointment("/call/signals", DOCTOR_ROUTES, body={"segment_id": 1, "type": "hangup"}),
+    ("POST", "/api/v1/staff/appointments/{appointment_id}/call/state"):
+        _staff_appointment("/call/state", DOCTOR_ROUTES, body={"segment_id": 1, "state": "connected"}),
+    ("POST", "/api/v1/staff/appointments/{appointment_id}/consent-requests"):
+        _staff_appointment("/consent-requests", DOCTOR_ROUTES),
+    ("GET", "/api/v1/staff/appointments/{appointment_id}/consent"): _staff_appointment("/consent", DOCTOR_ROUTES),
+    ("GET", "/api/v1/appointments/{appointment_id}/call"): _appointment("/appointments/{}/call", "waiting"),
+    ("GET", "/api/v1/appointments/{appointment_id}/call/events"):
+        _appointment("/appointments/{}/call/events", "waiting"),
+    ("POST", "/api/v1/appointments/{appointment_id}/call/signals"):
+        _appointment("/appointments/{}/call/signals", "waiting", {"segment_id": 1, "type": "hangup"}),
+    ("GET", "/api/v1/appointments/{appointment_id}/consent"): _appointment("/appointments/{}/consent", "waiting"),
+    ("POST", "/api/v1/appointments/{appointment_id}/consent"):
+        _appointment("/appointments/{}/consent", "waiting", {"request_id": 1, "version": 1, "agree": True}),
     # the admin's: everyone else answers alike whether the id exists or not
     ("PATCH", "/api/v1/staff/admin/doctors/{doctor_id}"): _admin("/staff/admin/doctors/{}", "doctor_id",
                                                                 {"title": "主任医师"}),

@@ -1,43 +1,61 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
     <name>ClinicStopDialog</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/doctor/clinic_stop_dialog.py" line="+170" />
+        <location filename="../../workstation/ui/doctor/clinic_stop_dialog.py" line="+170"/>
         <source>%n booked patient(s) in this period will be cancelled and refunded.</source>
-        <translation><numerusform>%n booked patient in this period will be cancelled and refunded.</numerusform><numerusform>%n booked patients in this period will be cancelled and refunded.</numerusform></translation>
+        <translation>
+            <numerusform>%n booked patient in this period will be cancelled and refunded.</numerusform>
+            <numerusform>%n booked patients in this period will be cancelled and refunded.</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
-        <location line="+68" />
+        <location line="+68"/>
         <source>%n booked patient(s) will be cancelled and refunded. This cannot be undone.</source>
-        <translation><numerusform>%n booked patient will be cancelled and refunded. This cannot be undone.</numerusform><numerusform>%n booked patients will be cancelled and refunded. This cannot be undone.</numerusform></translation>
+        <translation>
+            <numerusform>%n booked patient will be cancelled and refunded. This cannot be undone.</numerusform>
+            <numerusform>%n booked patients will be cancelled and refunded. This cannot be undone.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
     <name>DoctorWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+271" />
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+339"/>
         <source>Clinic stop declared; %n appointment(s) cancelled.</source>
-        <translation><numerusform>Clinic stop declared; %n appointment cancelled.</numerusform><numerusform>Clinic stop declared; %n appointments cancelled.</numerusform></translation>
+        <translation>
+            <numerusform>Clinic stop declared; %n appointment cancelled.</numerusform>
+            <numerusform>Clinic stop declared; %n appointments cancelled.</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
-        <location line="+75" />
+        <location line="+77"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
-        <translation><numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform><numerusform>%n actions have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</numerusform></translation>
+        <translation>
+            <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
+            <numerusform>%n actions have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
+        </translation>
     </message>
 </context>
 <context>
     <name>QueueModel</name>
     <message numerus="yes">
-        <location filename="../../workstation/models/queue.py" line="+239" />
+        <location filename="../../workstation/models/queue.py" line="+244"/>
         <source>%n y</source>
-        <translation><numerusform>%n y</numerusform><numerusform>%n y</numerusform></translation>
+        <translation>
+            <numerusform>%n y</numerusform>
+            <numerusform>%n y</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
-        <location line="+13" />
+        <location line="+13"/>
         <source>%n min</source>
-        <translation><numerusform>%n min</numerusform><numerusform>%n min</numerusform></translation>
+        <translation>
+            <numerusform>%n min</numerusform>
+            <numerusform>%n min</numerusform>
+        </translation>
     </message>
 </context>
 </TS>

@@ -1,30 +1,30 @@
-<?xml version='1.0' encoding='utf-8'?>
+<?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
     <name>Actions</name>
     <message>
-        <location filename="../../workstation/ui/outbox_dialog.py" line="+31" />
+        <location filename="../../workstation/ui/outbox_dialog.py" line="+31"/>
         <source>Accept patient</source>
         <translation>接诊</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Save record</source>
         <translation>保存病历</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Finish visit</source>
         <translation>结束就诊</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Mark as missed</source>
         <translation>标记未到</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Stop clinic</source>
         <translation>停诊</translation>
     </message>
@@ -32,25 +32,25 @@
 <context>
     <name>AdminWindow</name>
     <message>
-        <location filename="../../workstation/ui/admin.py" line="+18" />
+        <location filename="../../workstation/ui/admin.py" line="+18"/>
         <source>Administration</source>
         <translation>系统管理</translation>
     </message>
     <message>
-        <location line="+3" />
-        <source>Staff accounts, doctors' schedules and slots, the drug catalogue and fees.</source>
+        <location line="+3"/>
+        <source>Staff accounts, doctors&apos; schedules and slots, the drug catalogue and fees.</source>
         <translation>管理员工账号、医生排班与号源、药品目录和诊费。</translation>
     </message>
 </context>
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../workstation/ui/app.py" line="+208" />
+        <location filename="../../workstation/ui/app.py" line="+209"/>
         <source>Signed in again; your work continues.</source>
         <translation>已重新登录，可继续工作。</translation>
     </message>
     <message>
-        <location line="+36" />
+        <location line="+38"/>
         <source>The new server address is used at the next sign-in.</source>
         <translation>新的服务器地址将在下次登录时生效。</translation>
     </message>
@@ -58,22 +58,22 @@
 <context>
     <name>Chart</name>
     <message>
-        <location filename="../../workstation/ui/doctor/chart_panel.py" line="+43" />
+        <location filename="../../workstation/ui/doctor/chart_panel.py" line="+43"/>
         <source>Female</source>
         <translation>女</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Male</source>
         <translation>男</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Hospital card</source>
         <translation>就诊卡</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Medical insurance card</source>
         <translation>医保卡</translation>
     </message>
@@ -81,155 +81,155 @@
 <context>
     <name>ChartPanel</name>
     <message>
-        <location line="+210" />
+        <location line="+212"/>
         <source>PDF %1</source>
         <translation>PDF 文件 %1</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Image %1</source>
         <translation>图片 %1</translation>
     </message>
     <message>
-        <location line="+58" />
+        <location line="+58"/>
         <source>Loading the chart…</source>
         <translation>正在加载病历…</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>The chart could not be loaded: %1</source>
         <translation>病历加载失败：%1</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Select a patient in the queue to see the chart.</source>
         <translation>请在左侧候诊队列中选择患者，查看病历资料。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Eligibility: qualifying hospital visit (last 6 months)</source>
         <translation>复诊资格：六个月内本院门诊就诊记录</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Condition description</source>
         <translation>病情描述</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Previous visits</source>
         <translation>既往就诊记录</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Attachments (click to open)</source>
         <translation>检查资料（点击查看）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Previous prescriptions</source>
         <translation>既往处方</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Date</source>
         <translation>就诊日期</translation>
     </message>
     <message>
-        <location line="+0" />
-        <location line="+7" />
+        <location line="+0"/>
+        <location line="+7"/>
         <source>Department</source>
         <translation>科室</translation>
     </message>
     <message>
-        <location line="-7" />
-        <location line="+7" />
+        <location line="-7"/>
+        <location line="+7"/>
         <source>Doctor</source>
         <translation>医生</translation>
     </message>
     <message>
-        <location line="-6" />
+        <location line="-6"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+0" />
-        <location line="+7" />
+        <location line="+0"/>
+        <location line="+7"/>
         <source>Diagnosis</source>
         <translation>诊断</translation>
     </message>
     <message>
-        <location line="-5" />
+        <location line="-5"/>
         <source>ID number</source>
         <translation>证件号码</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Card</source>
         <translation>就诊卡</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Appointment no.</source>
         <translation>预约号</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Appointment time</source>
         <translation>预约时间</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Department · doctor</source>
         <translation>科室 · 医生</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Checked in</source>
         <translation>签到时间</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Visit date</source>
         <translation>就诊日期</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+12"/>
         <source>%1 years</source>
         <translation>%1 岁</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>None</source>
         <translation>无</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>No qualifying visit on record.</source>
         <translation>未找到六个月内的本院门诊就诊记录。</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>Submitted %1</source>
         <translation>提交于 %1</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>The patient has checked in but not yet described the condition.</source>
         <translation>患者已签到，尚未提交病情描述。</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>Open %1</source>
         <translation>打开%1</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+14"/>
         <source>No earlier online visits.</source>
         <translation>暂无既往在线复诊记录。</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>No previous prescriptions.</source>
         <translation>暂无既往处方。</translation>
     </message>
@@ -237,12 +237,12 @@
 <context>
     <name>ClerkWindow</name>
     <message>
-        <location filename="../../workstation/ui/clerk.py" line="+18" />
+        <location filename="../../workstation/ui/clerk.py" line="+18"/>
         <source>Refund window</source>
         <translation>窗口退费</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Find an appointment or an order, approve or reject refund applications, perform window refunds and print refund receipts.</source>
         <translation>查询预约和订单，审核退号申请，办理窗口退费并打印退费凭证。</translation>
     </message>
@@ -250,143 +250,147 @@
 <context>
     <name>ClinicStopDialog</name>
     <message>
-        <location filename="../../workstation/ui/doctor/clinic_stop_dialog.py" line="+136" />
+        <location filename="../../workstation/ui/doctor/clinic_stop_dialog.py" line="+136"/>
         <source>Official duty</source>
         <translation>公务外出</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Illness</source>
         <translation>因病</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Conference or training</source>
         <translation>参加会议或培训</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Emergency surgery</source>
         <translation>急诊手术</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Other</source>
         <translation>其他原因</translation>
     </message>
     <message>
-        <location line="+3" />
-        <location line="+113" />
+        <location line="+3"/>
+        <location line="+113"/>
         <source>Stop clinic</source>
         <translation>停诊</translation>
     </message>
     <message>
-        <location line="-112" />
+        <location line="-112"/>
         <source>Every booked appointment in this period is cancelled and refunded in full; the patients are told by text message.</source>
         <translation>停诊时段内所有已预约的号源将被取消并全额退费，系统会以短信通知患者。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>From</source>
         <translation>开始时间</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Until</source>
         <translation>结束时间</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Quick choice</source>
         <translation>快捷选择</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Rest of today</source>
         <translation>今天剩余时间</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>All day tomorrow</source>
         <translation>明天全天</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Details</source>
         <translation>补充说明</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Optional: shown to the patients in the text message</source>
         <translation>选填：将在短信中告知患者</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>Stop clinic…</source>
         <translation>停诊…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>The number of booked patients in this period could not be checked; the server will cancel every booked one.</source>
         <translation>暂时无法查询该时段的预约人数；停诊后，服务器将取消该时段内的全部预约。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Checking booked patients in this period…</source>
         <translation>正在查询该时段的预约患者…</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>No patient is booked in this period.</source>
         <translation>该时段内没有已预约的患者。</translation>
     </message>
     <message numerus="yes">
-        <location line="+2" />
+        <location line="+2"/>
         <source>%n booked patient(s) in this period will be cancelled and refunded.</source>
-        <translation><numerusform>该时段内有 %n 位已预约患者，停诊后将取消预约并退费。</numerusform></translation>
+        <translation>
+            <numerusform>该时段内有 %n 位已预约患者，停诊后将取消预约并退费。</numerusform>
+        </translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>The end must be after the start.</source>
         <translation>结束时间必须晚于开始时间。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>The period is already over.</source>
         <translation>所选时段已经结束。</translation>
     </message>
     <message>
-        <location line="+55" />
+        <location line="+55"/>
         <source>Stop clinic from %1 until %2?</source>
         <translation>确定在 %1 至 %2 停诊吗？</translation>
     </message>
     <message numerus="yes">
-        <location line="+3" />
+        <location line="+3"/>
         <source>%n booked patient(s) will be cancelled and refunded. This cannot be undone.</source>
-        <translation><numerusform>%n 位已预约患者的预约将被取消并退费，此操作不可撤销。</numerusform></translation>
+        <translation>
+            <numerusform>%n 位已预约患者的预约将被取消并退费，此操作不可撤销。</numerusform>
+        </translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Any patient booked in this period will be cancelled and refunded. This cannot be undone.</source>
         <translation>该时段内的所有预约将被取消并退费，此操作不可撤销。</translation>
     </message>
     <message>
-        <location line="+10" />
+        <location line="+10"/>
         <source>Confirm clinic stop</source>
         <translation>确认停诊</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Go back</source>
         <translation>返回</translation>
     </message>
@@ -394,32 +398,32 @@
 <context>
     <name>ConnectionIndicator</name>
     <message>
-        <location filename="../../workstation/ui/statusbar.py" line="+49" />
+        <location filename="../../workstation/ui/statusbar.py" line="+49"/>
         <source>Online</source>
         <translation>在线</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Reconnecting</source>
         <translation>重连中</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Offline</source>
         <translation>离线</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Connected: the queue updates live.</source>
         <translation>已连接：候诊队列实时更新。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>The connection to the server dropped; reconnecting. Nothing you do is lost.</source>
         <translation>与服务器的连接中断，正在重新连接。您的操作不会丢失。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>The server cannot be reached. Your actions are kept and sent when it is back.</source>
         <translation>无法连接服务器。您的操作已保存在本机，连接恢复后自动发送。</translation>
     </message>
@@ -427,157 +431,173 @@
 <context>
     <name>ConsultPanel</name>
     <message>
-        <location filename="../../workstation/ui/doctor/consult_panel.py" line="+290" />
+        <location filename="../../workstation/ui/doctor/consult_panel.py" line="+309"/>
         <source>Pick a diagnosis from the ICD-10 list before finishing the visit.</source>
         <translation>请先从 ICD-10 列表中选择诊断，再结束就诊。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Finish the visit of %1 with the diagnosis %2 %3? The record cannot be changed afterwards.</source>
         <translation>确定结束 %1 的就诊吗？诊断：%2 %3。结束后病历不能再修改。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Finish visit</source>
         <translation>结束就诊</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+14"/>
         <source>Go back</source>
         <translation>返回</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+14"/>
         <source>Consultation</source>
         <translation>接诊</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Select a patient in the queue. Accept a waiting patient to start the visit; write the notes and pick the diagnosis, then finish the visit.</source>
         <translation>请在候诊队列中选择患者。接诊候诊患者后开始就诊，书写病历并选择诊断，然后结束就诊。</translation>
     </message>
     <message>
-        <location line="+2" />
-        <source>Accept patient</source>
-        <translation>接诊</translation>
+        <location line="+7"/>
+        <source>Video: no call at the moment. Call the patient again if the line dropped.</source>
+        <translation>视频：当前未在通话。如线路中断，可再次呼叫患者。</translation>
     </message>
     <message>
-        <location line="+1" />
-        <source>Call the patient and start the visit</source>
-        <translation>呼叫患者并开始就诊</translation>
-    </message>
-    <message>
-        <location line="+1" />
+        <location line="+3"/>
         <source>Mark as missed…</source>
         <translation>标记未到…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>The patient did not answer or did not come</source>
         <translation>患者未应答或未按时就诊</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Notes (complaint, findings, advice)</source>
         <translation>病历记录（主诉、检查所见、医嘱）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Chief complaint, history, findings, advice…</source>
         <translation>主诉、现病史、检查所见、处理意见…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Diagnosis (ICD-10)</source>
         <translation>诊断（ICD-10）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Save record</source>
         <translation>保存病历</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Send the record to the server now (it is also kept on this computer automatically)</source>
         <translation>立即将病历保存到服务器（本机也会自动保存草稿）</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Finish visit…</source>
         <translation>结束就诊…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Diagnosis</source>
         <translation>诊断</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Notes</source>
         <translation>病历记录</translation>
     </message>
     <message>
-        <location line="+1" />
-        <source>Accepting calls the patient; the patient is waiting on the video page of the mini-program.</source>
-        <translation>接诊后将呼叫患者，患者正在小程序的视频问诊页面等候。</translation>
+        <location line="-18"/>
+        <location line="+2"/>
+        <source>Video call</source>
+        <translation>视频呼叫</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="-1"/>
+        <source>Call the patient on video and start the visit</source>
+        <translation>视频呼叫患者并开始接诊</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Call the patient on video again</source>
+        <translation>再次视频呼叫患者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Video: the call is on (controls above the chart).</source>
+        <translation>视频：通话进行中（操作按钮在病历上方）。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>The call starts the visit; the patient is waiting on the video page of the mini-program.</source>
+        <translation>呼叫即开始接诊；患者正在小程序的视频候诊页面等候。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Draft saved on this computer at %1</source>
         <translation>草稿已于 %1 保存在本机</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Drafts are saved on this computer automatically.</source>
         <translation>草稿会自动保存在本机。</translation>
     </message>
     <message>
-        <location line="+16" />
+        <location line="+16"/>
         <source>Calling %1… (waiting for the server)</source>
         <translation>正在呼叫 %1…（等待服务器确认）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Marking %1 as missed… (waiting for the server)</source>
         <translation>正在将 %1 标记为未到…（等待服务器确认）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Finishing the visit of %1… (waiting for the server)</source>
         <translation>正在结束 %1 的就诊…（等待服务器确认）</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>%1 has checked in and is describing the condition.</source>
         <translation>%1 已签到，正在填写病情描述。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>The call with %1 was interrupted. Accept to call again.</source>
         <translation>与 %1 的通话已中断，点击接诊可重新呼叫。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>%1 is waiting for you.</source>
         <translation>%1 正在候诊。</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+8"/>
         <source>In consultation with %1.</source>
         <translation>正在为 %1 接诊。</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>The visit of %1 is finished.</source>
         <translation>%1 的本次就诊已结束。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>%1 was marked as missed.</source>
         <translation>%1 已标记为未到。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>This appointment is closed (%1).</source>
         <translation>该预约已关闭（%1）。</translation>
     </message>
@@ -585,85 +605,104 @@
 <context>
     <name>DoctorWindow</name>
     <message>
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+246" />
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+259"/>
+        <source>The call with %1 is still on. End it and call the next patient?</source>
+        <translation>与 %1 的通话仍在进行。结束该通话并呼叫下一位患者吗？</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Video call</source>
+        <translation>视频呼叫</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>End and call</source>
+        <translation>结束并呼叫</translation>
+    </message>
+    <message>
+        <location line="+54"/>
         <source>The record is queued to be saved on the server.</source>
         <translation>病历已排队，等待保存到服务器。</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+20"/>
         <source>The server refused an action: %1</source>
         <translation>服务器拒绝了操作：%1</translation>
     </message>
     <message numerus="yes">
-        <location line="+5" />
+        <location line="+5"/>
         <source>Clinic stop declared; %n appointment(s) cancelled.</source>
-        <translation><numerusform>停诊已生效，已取消 %n 个预约。</numerusform></translation>
+        <translation>
+            <numerusform>停诊已生效，已取消 %n 个预约。</numerusform>
+        </translation>
     </message>
     <message>
-        <location line="+56" />
+        <location line="+58"/>
         <source>The clinic stop is queued; the status bar shows when it is sent.</source>
         <translation>停诊申请已排队，发送成功后状态栏会提示。</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Online revisit clinic</source>
         <translation>在线复诊工作台</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;Clinic</source>
         <translation>门诊(&amp;C)</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;Reload queue</source>
         <translation>刷新候诊队列(&amp;R)</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;Outbox…</source>
         <translation>待发送操作(&amp;O)…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;Stop clinic…</source>
         <translation>停诊(&amp;S)…</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Sign out</source>
         <translation>退出登录</translation>
     </message>
     <message numerus="yes">
-        <location line="+1" />
+        <location line="+1"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
-        <translation><numerusform>还有 %n 项操作尚未发送到服务器。它们已保存在本机，下次登录后自动发送。确定现在退出登录吗？</numerusform></translation>
+        <translation>
+            <numerusform>还有 %n 项操作尚未发送到服务器。它们已保存在本机，下次登录后自动发送。确定现在退出登录吗？</numerusform>
+        </translation>
     </message>
 </context>
 <context>
     <name>IcdPicker</name>
     <message>
-        <location filename="../../workstation/ui/doctor/icd_picker.py" line="+70" />
+        <location filename="../../workstation/ui/doctor/icd_picker.py" line="+70"/>
         <source>Loading the ICD-10 list…</source>
         <translation>正在加载 ICD-10 诊断列表…</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Type an ICD-10 code, Chinese name or pinyin initials</source>
         <translation>输入 ICD-10 编码、中文名称或拼音首字母</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>For example E11, 糖尿病 or tnb; then pick an entry from the list</source>
         <translation>例如 E11、糖尿病 或 tnb，然后从列表中选择</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Change</source>
         <translation>更改</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Choose another diagnosis</source>
         <translation>重新选择诊断</translation>
     </message>
@@ -671,106 +710,119 @@
 <context>
     <name>ImageViewer</name>
     <message>
-        <location filename="../../workstation/ui/doctor/image_viewer.py" line="+76" />
+        <location filename="../../workstation/ui/doctor/image_viewer.py" line="+76"/>
         <source>Previous</source>
         <translation>上一张</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Next</source>
         <translation>下一张</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Zoom out</source>
         <translation>缩小</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Fit to window</source>
         <translation>适合窗口</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Actual size</source>
         <translation>原始大小</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Rotate left</source>
         <translation>向左旋转</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Rotate right</source>
         <translation>向右旋转</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Zoom in (Ctrl + mouse wheel)</source>
         <translation>放大（Ctrl + 鼠标滚轮）</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Zoom out (Ctrl + mouse wheel)</source>
         <translation>缩小（Ctrl + 鼠标滚轮）</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>Image viewer</source>
         <translation>图片查看</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Image viewer — %1</source>
         <translation>图片查看 — %1</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Image %1 of %2</source>
         <translation>第 %1 张，共 %2 张</translation>
     </message>
 </context>
 <context>
+    <name>Media</name>
+    <message>
+        <location filename="../../workstation/services/media/sources.py" line="+421"/>
+        <source>No camera found: the patient sees a test pattern.</source>
+        <translation>未检测到摄像头：患者看到的是测试图像。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>No microphone found: the patient hears a test tone.</source>
+        <translation>未检测到麦克风：患者听到的是测试音。</translation>
+    </message>
+</context>
+<context>
     <name>MissedDialog</name>
     <message>
-        <location filename="../../workstation/ui/doctor/consult_panel.py" line="-334" />
-        <location line="+10" />
+        <location filename="../../workstation/ui/doctor/consult_panel.py" line="-358"/>
+        <location line="+10"/>
         <source>Mark as missed</source>
         <translation>标记未到</translation>
     </message>
     <message>
-        <location line="-9" />
+        <location line="-9"/>
         <source>Mark %1 as missed? The appointment ends without a visit; the patient may apply for a refund.</source>
         <translation>确定将 %1 标记为未到吗？本次预约将结束，患者可申请退号退费。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>No answer after three calls</source>
         <translation>呼叫三次未应答</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>The patient left the waiting room</source>
         <translation>患者已离开候诊页面</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>The patient did not come at the appointed time</source>
         <translation>患者未按预约时间就诊</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
@@ -778,77 +830,77 @@
 <context>
     <name>OutboxDialog</name>
     <message>
-        <location filename="../../workstation/ui/outbox_dialog.py" line="+47" />
+        <location filename="../../workstation/ui/outbox_dialog.py" line="+47"/>
         <source>Outbox</source>
         <translation>待发送操作</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Actions are kept on this computer until the server confirms them. Pending ones are sent automatically when the connection is back; failed ones were refused by the server — read the reason, then retry or dismiss.</source>
         <translation>操作会保存在本机，直到服务器确认。待发送的操作会在连接恢复后自动发送；失败的操作已被服务器拒绝——请查看原因后重试或忽略。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Patient</source>
         <translation>患者</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Nothing is waiting: every action reached the server.</source>
         <translation>没有待发送的操作，所有操作均已送达服务器。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Retry</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Dismiss</source>
         <translation>忽略</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location line="+15" />
+        <location line="+15"/>
         <source>Pending</source>
         <translation>待发送</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Sent</source>
         <translation>已发送</translation>
     </message>
@@ -856,27 +908,27 @@
 <context>
     <name>OutboxIndicator</name>
     <message>
-        <location filename="../../workstation/ui/statusbar.py" line="+39" />
+        <location filename="../../workstation/ui/statusbar.py" line="+39"/>
         <source>Outbox: %1 pending · %2 failed</source>
         <translation>待发送 %1 项 · 失败 %2 项</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>Outbox: %1 failed, click to see why</source>
         <translation>发送失败 %1 项，点击查看原因</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Outbox: %1 pending</source>
         <translation>待发送 %1 项</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Outbox: all sent</source>
         <translation>操作已全部发送</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Actions waiting to reach the server, and those the server refused. Click for details.</source>
         <translation>等待发送到服务器的操作，以及被服务器拒绝的操作。点击查看详情。</translation>
     </message>
@@ -884,57 +936,57 @@
 <context>
     <name>PdfViewer</name>
     <message>
-        <location filename="../../workstation/ui/doctor/pdf_viewer.py" line="+162" />
+        <location filename="../../workstation/ui/doctor/pdf_viewer.py" line="+162"/>
         <source>Page %1 of %2</source>
         <translation>第 %1 页，共 %2 页</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+14"/>
         <source>PDF viewer — %1</source>
         <translation>PDF 查看 — %1</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Previous page</source>
         <translation>上一页</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Next page</source>
         <translation>下一页</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Zoom in</source>
         <translation>放大</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Zoom out</source>
         <translation>缩小</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Fit width</source>
         <translation>适合宽度</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Rotate left</source>
         <translation>向左旋转</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Rotate right</source>
         <translation>向右旋转</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>This PDF could not be opened.</source>
         <translation>无法打开此 PDF 文件。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Rendering pages…</source>
         <translation>正在加载页面…</translation>
     </message>
@@ -942,12 +994,12 @@
 <context>
     <name>PharmacistWindow</name>
     <message>
-        <location filename="../../workstation/ui/pharmacist.py" line="+18" />
+        <location filename="../../workstation/ui/pharmacist.py" line="+18"/>
         <source>Prescription review</source>
         <translation>处方审核</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Signed online prescriptions will be listed here for review: approve them, or return them to the doctor with a reason.</source>
         <translation>医生签名的在线处方将在此列出供审核：审核通过，或填写原因退回医生。</translation>
     </message>
@@ -955,12 +1007,12 @@
 <context>
     <name>PlaceholderWindow</name>
     <message>
-        <location filename="../../workstation/ui/placeholder.py" line="+60" />
+        <location filename="../../workstation/ui/placeholder.py" line="+60"/>
         <source>This window is being built; it arrives with a later release of the workstation.</source>
         <translation>此功能正在建设中，将在工作站的后续版本中提供。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Sign out</source>
         <translation>退出登录</translation>
     </message>
@@ -968,89 +1020,93 @@
 <context>
     <name>QueueModel</name>
     <message>
-        <location filename="../../workstation/models/queue.py" line="+57" />
+        <location filename="../../workstation/models/queue.py" line="+61"/>
         <source>Checked in</source>
         <translation>已签到</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Waiting</source>
         <translation>候诊</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>In consultation</source>
         <translation>接诊中</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Interrupted</source>
         <translation>中断</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Missed</source>
         <translation>未到</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+7"/>
         <source>Time</source>
         <comment>column</comment>
         <translation>时间</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Patient</source>
         <comment>column</comment>
         <translation>患者</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Sex / age</source>
         <comment>column</comment>
         <translation>性别 / 年龄</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Status</source>
         <comment>column</comment>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Waiting</source>
         <comment>column</comment>
         <translation>候诊时长</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Department</source>
         <comment>column</comment>
         <translation>科室</translation>
     </message>
     <message numerus="yes">
-        <location line="+165" />
+        <location line="+166"/>
         <source>%n y</source>
-        <translation><numerusform>%n 岁</numerusform></translation>
+        <translation>
+            <numerusform>%n 岁</numerusform>
+        </translation>
     </message>
     <message numerus="yes">
-        <location line="+13" />
+        <location line="+13"/>
         <source>%n min</source>
-        <translation><numerusform>%n 分钟</numerusform></translation>
+        <translation>
+            <numerusform>%n 分钟</numerusform>
+        </translation>
     </message>
     <message>
-        <location line="-174" />
+        <location line="-175"/>
         <source>Male</source>
         <translation>男</translation>
     </message>
     <message>
-        <location line="+1" />
-        <location filename="../../workstation/ui/doctor/queue_view.py" line="+236" />
+        <location line="+1"/>
+        <location filename="../../workstation/ui/doctor/queue_view.py" line="+248"/>
         <source>Female</source>
         <translation>女</translation>
     </message>
@@ -1058,27 +1114,27 @@
 <context>
     <name>QueueView</name>
     <message>
-        <location filename="../../workstation/ui/doctor/queue_view.py" line="-31" />
+        <location filename="../../workstation/ui/doctor/queue_view.py" line="-31"/>
         <source>%1 waiting · %2 today</source>
         <translation>候诊 %1 人 · 今日 %2 人</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>No patient has checked in yet. New patients appear here as soon as they check in.</source>
         <translation>今天还没有患者签到。患者签到后会立即出现在这里。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+4"/>
         <source>No patient matches “%1”.</source>
         <translation>没有与“%1”匹配的患者。</translation>
     </message>
     <message>
-        <location line="+31" />
-        <source>Today's queue</source>
+        <location line="+31"/>
+        <source>Today&apos;s queue</source>
         <translation>今日候诊队列</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Filter: name, pinyin initials or number</source>
         <translation>筛选：姓名、拼音首字母或预约号</translation>
     </message>
@@ -1086,22 +1142,22 @@
 <context>
     <name>Roles</name>
     <message>
-        <location filename="../../workstation/ui/base_window.py" line="+19" />
+        <location filename="../../workstation/ui/base_window.py" line="+19"/>
         <source>Doctor</source>
         <translation>医生</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Pharmacist</source>
         <translation>药师</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Refund window clerk</source>
         <translation>窗口收费员</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Administrator</source>
         <translation>管理员</translation>
     </message>
@@ -1109,52 +1165,92 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../workstation/ui/settings_dialog.py" line="+82" />
+        <location filename="../../workstation/ui/settings_dialog.py" line="+95"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Server address</source>
         <translation>服务器地址</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Empty: the built-in demo server</source>
         <translation>留空：使用内置演示服务器</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>For example https://hospital.example.cn. Leave it empty to run the built-in demo server on this computer.</source>
         <translation>例如 https://hospital.example.cn。留空则在本机运行内置演示服务器。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Sounds</source>
         <translation>提示音</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Play a sound when a patient starts waiting</source>
         <translation>有患者开始候诊时播放提示音</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
+        <source>Video call picture</source>
+        <translation>视频问诊画面</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Video call sound</source>
+        <translation>视频问诊声音</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Camera if present, else test pattern</source>
+        <translation>有摄像头时用摄像头，否则用测试图像</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Camera</source>
+        <translation>摄像头</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Test pattern</source>
+        <translation>测试图像</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Microphone if present, else test tone</source>
+        <translation>有麦克风时用麦克风，否则用测试音</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Microphone</source>
+        <translation>麦克风</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Test tone</source>
+        <translation>测试音</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>The server address must start with http:// or https://</source>
         <translation>服务器地址须以 http:// 或 https:// 开头</translation>
     </message>
@@ -1162,138 +1258,138 @@
 <context>
     <name>SignInDialog</name>
     <message>
-        <location filename="../../workstation/ui/signin.py" line="+153" />
+        <location filename="../../workstation/ui/signin.py" line="+153"/>
         <source>Built-in demo server on this computer (%1)</source>
         <translation>本机内置演示服务器（%1）</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Built-in demo server on this computer (starting)</source>
         <translation>本机内置演示服务器（正在启动）</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+5"/>
         <source>Sign in again</source>
         <translation>重新登录</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Sign in — Clinic workstation</source>
         <translation>登录 — 互联网医院工作站</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Internet hospital workstation</source>
         <translation>互联网医院医生工作站</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Your session has ended. Sign in again to continue; open work and drafts are kept.</source>
         <translation>登录已过期，请重新登录后继续。已打开的工作和草稿都会保留。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Online revisit service · staff sign-in</source>
         <translation>在线复诊服务 · 医护人员登录</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Username</source>
         <translation>用户名</translation>
     </message>
     <message>
-        <location line="+1" />
-        <location line="+2" />
+        <location line="+1"/>
+        <location line="+2"/>
         <source>Password</source>
         <translation>密码</translation>
     </message>
     <message>
-        <location line="-1" />
+        <location line="-1"/>
         <source>e.g. doctor1</source>
         <translation>例如 doctor1</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Server</source>
         <translation>服务器</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Server address, language and sounds</source>
         <translation>服务器地址、语言和提示音</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Signing in…</source>
         <translation>正在登录…</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location line="+0"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+16" />
+        <location line="+16"/>
         <source>Enter your username and password.</source>
         <translation>请输入用户名和密码。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Wrong username or password. Check them and try again (the account locks after repeated failures).</source>
         <translation>用户名或密码错误，请核对后重试（多次输错后账号将被锁定）。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>This account is locked after too many failed attempts. Try again after %1, or ask the administrator to unlock it.</source>
         <translation>密码错误次数过多，账号已锁定。请于 %1 后重试，或联系管理员解锁。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>This account is locked after too many failed attempts. Try again later, or ask the administrator to unlock it.</source>
         <translation>密码错误次数过多，账号已锁定。请稍后重试，或联系管理员解锁。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>This account is disabled. Please contact the administrator.</source>
         <translation>该账号已停用，请联系管理员。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Cannot reach the server %1. Check the network connection and the server address in Settings.</source>
         <translation>无法连接服务器 %1。请检查网络连接，以及“设置”中的服务器地址。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>The built-in demo server could not start: %1</source>
         <translation>内置演示服务器启动失败：%1</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>The server refused the sign-in: %1</source>
         <translation>服务器拒绝登录：%1</translation>
     </message>
     <message>
-        <location line="+44" />
+        <location line="+44"/>
         <source>Starting the built-in demo server on this computer…</source>
         <translation>正在本机启动内置演示服务器…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Signing in to the demo server as doctor1…</source>
         <translation>正在以 doctor1 身份登录演示服务器…</translation>
     </message>
@@ -1301,52 +1397,52 @@
 <context>
     <name>StaffWindow</name>
     <message>
-        <location filename="../../workstation/ui/base_window.py" line="+56" />
+        <location filename="../../workstation/ui/base_window.py" line="+56"/>
         <source>&amp;Workstation</source>
         <translation>工作站(&amp;W)</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Sign &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Session ended — sign in again</source>
         <translation>登录已过期 — 点击重新登录</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Signed in: %1 (%2)</source>
         <translation>当前用户：%1（%2）</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+9"/>
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Internet hospital workstation — online revisit service.
 Queue, patient chart and consultation for doctors; prescription review, refunds and administration for the other roles.</source>
         <translation>互联网医院工作站 — 在线复诊服务。
@@ -1356,75 +1452,295 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
 <context>
     <name>States</name>
     <message>
-        <location filename="../../workstation/ui/widgets.py" line="+21" />
+        <location filename="../../workstation/ui/widgets.py" line="+21"/>
         <source>Checked in</source>
         <translation>已签到</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Waiting</source>
         <translation>候诊</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>In consultation</source>
         <translation>接诊中</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Interrupted</source>
         <translation>中断</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Finished</source>
         <translation>已完成</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Missed</source>
         <translation>未到</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Cancelled by hospital</source>
         <translation>医院取消</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Booked</source>
         <translation>已预约</translation>
     </message>
 </context>
 <context>
+    <name>VideoPanel</name>
+    <message>
+        <location filename="../../workstation/ui/doctor/video_panel.py" line="+245"/>
+        <source>Screen: %1</source>
+        <translation>屏幕：%1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Window: %1</source>
+        <translation>窗口：%1</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Not called yet</source>
+        <translation>尚未呼叫</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Calling…</source>
+        <translation>正在呼叫…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ringing — waiting for the patient to answer</source>
+        <translation>呼叫中，等待患者接听</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>In call</source>
+        <translation>通话中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Interrupted</source>
+        <translation>通话中断</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+48"/>
+        <source>Call ended</source>
+        <translation>通话已结束</translation>
+    </message>
+    <message>
+        <location line="-42"/>
+        <source>The patient left the video page.</source>
+        <translation>患者已离开视频页面。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The connection to the patient was lost.</source>
+        <translation>与患者的连接已断开。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The connection could not be established.</source>
+        <translation>无法建立连接。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The patient hung up.</source>
+        <translation>患者已挂断。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The patient did not answer.</source>
+        <translation>患者未接听。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>You ended the call.</source>
+        <translation>您已结束通话。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The visit is finished.</source>
+        <translation>本次就诊已结束。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The call could not be started.</source>
+        <translation>无法发起通话。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Video visit · %1</source>
+        <translation>视频问诊 · %1</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Unmute</source>
+        <translation>取消静音</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Mute</source>
+        <translation>静音</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Camera on</source>
+        <translation>打开摄像头</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Camera off</source>
+        <translation>关闭摄像头</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stop sharing</source>
+        <translation>停止共享</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Share screen…</source>
+        <translation>共享屏幕…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ask for prescription consent</source>
+        <translation>请求处方知情同意</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Invite again</source>
+        <translation>重新邀请</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>End call</source>
+        <translation>结束通话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Me (screen)</source>
+        <translation>我（屏幕）</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Me</source>
+        <translation>我</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+27"/>
+        <source>Waiting for the patient&apos;s picture…</source>
+        <translation>等待患者画面…</translation>
+    </message>
+    <message>
+        <location line="-24"/>
+        <source>Call interrupted</source>
+        <translation>通话中断</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Prescription consent: not asked</source>
+        <translation>处方知情同意：尚未请求</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Consent given %1 (text v%2)</source>
+        <translation>患者已同意 %1（同意书第 %2 版）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Consent declined %1</source>
+        <translation>患者不同意 %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Consent asked — waiting for the patient</source>
+        <translation>已请求同意，等待患者确认</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Good</source>
+        <translation>良好</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Fair</source>
+        <translation>一般</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Poor</source>
+        <translation>较差</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Line: %1</source>
+        <translation>线路：%1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>round trip %1 ms</source>
+        <translation>往返 %1 毫秒</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 fps</source>
+        <translation>%1 帧/秒</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>loss %1%</source>
+        <translation>丢包 %1%</translation>
+    </message>
+</context>
+<context>
     <name>WaitingAlert</name>
     <message>
-        <location filename="../../workstation/ui/alerts.py" line="+152" />
+        <location filename="../../workstation/ui/alerts.py" line="+152"/>
         <source>1 patient is waiting: %1</source>
         <translation>有 1 位患者正在候诊：%1</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>%1 patients are waiting, the latest: %2</source>
         <translation>有 %1 位患者正在候诊，最新：%2</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+3"/>
         <source>Sound is off during the consultation.</source>
         <translation>接诊期间提示音已静音。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+2"/>
         <source>Show</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+1"/>
         <source>Select the latest waiting patient in the queue</source>
         <translation>在队列中选中最新候诊的患者</translation>
     </message>

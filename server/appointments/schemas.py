@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -127,3 +127,6 @@ class StaffAppointment(BaseModel):
     diagnosis_code: str | None
     diagnosis_name: str | None
     notes: str | None
+    call_state: Literal["invited", "connected", "interrupted", "ended"] | None = Field(
+        default=None, description="the video call's newest segment (null: never called), so a reloaded queue "
+                                  "shows an interrupted call")

@@ -29,6 +29,7 @@ from server.files.service import owned_files
 from server.ids import order_number
 from server.patients.models import Patient
 from server.timeutil import TZ, combine, now
+from server.video import segments
 
 STATUS_LABELS: dict[str, str] = {
     "pending_payment": "待支付",
@@ -533,8 +534,8 @@ def _age(birth: dt.date | None, on: dt.date) -> int | None:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def staff_view(session: Session, row: Row, *, clinical: bool, at: dt.datetime | None = None
-               ) -> schemas.StaffAppointment:
+def staff_view(session: Session, row: Row, *, clinical: bool, at: dt.datetime | None = None,
+               call_state: str | None = None) -> schemas.StaffAppointment:
     a, p = row.appt, row.patient
     t = at or now()
     waiting_s = int((t - a.waiting_since).total_seconds()) if a.status == "waiting" and a.waiting_since else None
@@ -551,7 +552,7 @@ def staff_view(session: Session, row: Row, *, clinical: bool, at: dt.datetime | 
         description=_description(session, a.id) if clinical else None,
         diagnosis_code=a.diagnosis_code if clinical else None,
         diagnosis_name=a.diagnosis_name if clinical else None,
-        notes=a.notes if clinical else None)
+        notes=a.notes if clinical else None, call_state=call_state)
 
 
 def doctor_queue(session: Session, *, doctor_id: int | None, day: dt.date | None = None
@@ -565,7 +566,9 @@ def doctor_queue(session: Session, *, doctor_id: int | None, day: dt.date | None
                              Appointment.starts_at < hi, Appointment.status.in_(QUEUE_STATUSES))
          .order_by(Appointment.starts_at, Appointment.waiting_since.is_(None), Appointment.waiting_since,
                    Appointment.id))
-    return [staff_view(session, r, clinical=True, at=t) for r in _rows(session, q)]
+    rows = _rows(session, q)
+    calls = segments.states_of(session, [r.appt.id for r in rows])
+    return [staff_view(session, r, clinical=True, at=t, call_state=calls.get(r.appt.id)) for r in rows]
 
 
 def staff_appointment(session: Session, *, role: str, doctor_id: int | None,
@@ -575,10 +578,8 @@ def staff_appointment(session: Session, *, role: str, doctor_id: int | None,
     if not rows:
         raise NotFound("预约")
     row = rows[0]
-    if role == "admin":
-        return staff_view(session, row, clinical=True)
-    if role == "doctor" and doctor_id is not None and row.appt.doctor_id == doctor_id:
-        return staff_view(session, row, clinical=True)
-    if role == "clerk":
-        return staff_view(session, row, clinical=False)
-    raise NotFound("预约")
+    own = role == "doctor" and doctor_id is not None and row.appt.doctor_id == doctor_id
+    if role not in ("admin", "clerk") and not own:
+        raise NotFound("预约")
+    call_state = segments.states_of(session, [row.appt.id]).get(row.appt.id)
+    return staff_view(session, row, clinical=role != "clerk", call_state=call_state)

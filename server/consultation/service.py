@@ -42,6 +42,7 @@ from server.patients.models import Patient
 from server.payments.models import Payment
 from server.sms.service import send_sms
 from server.timeutil import now
+from server.video import segments
 
 MAX_STOP_DAYS = 31
 # what a clinic stop cancels; in_consultation is left to finish (the doctor is with that patient right now)
@@ -57,12 +58,15 @@ def _refuse(appt: Appointment, to_status: str, message: str) -> InvalidState:
     return InvalidState(message, details={"status": appt.status, "to": to_status})
 
 
-def own_appointment(session: Session, *, doctor_id: int | None, appointment_id: int) -> Appointment:
-    """The doctor's own appointment, locked; another doctor's answers like a missing one."""
+def own_appointment(session: Session, *, doctor_id: int | None, appointment_id: int,
+                    lock: bool = True) -> Appointment:
+    """The doctor's own appointment, locked unless ``lock`` is false (reads); another doctor's answers like a
+    missing one."""
     if doctor_id is None:
         raise NotFound("预约")
-    q = (select(Appointment).where(Appointment.id == appointment_id, Appointment.doctor_id == doctor_id)
-         .with_for_update(key_share=True).execution_options(populate_existing=True))
+    q = select(Appointment).where(Appointment.id == appointment_id, Appointment.doctor_id == doctor_id)
+    if lock:
+        q = q.with_for_update(key_share=True).execution_options(populate_existing=True)
     appt = session.execute(q).scalar_one_or_none()
     if appt is None:
         raise NotFound("预约")
@@ -132,9 +136,11 @@ def finish(session: Session, *, actor: Actor, doctor_id: int | None, appointment
     if appt.status == "completed":
         raise _refuse(appt, "completed", "本次就诊已结束，请勿重复操作")
     _check_editable(appt, "completed")
-    return appointments.transition(session, appt, "completed", actor=actor,
-                                   values={"diagnosis_code": record.diagnosis_code, "diagnosis_name": name,
-                                           "notes": record.notes})
+    appointments.transition(session, appt, "completed", actor=actor,
+                            values={"diagnosis_code": record.diagnosis_code, "diagnosis_name": name,
+                                    "notes": record.notes})
+    segments.end_open(session, appt, reason="visit_finished", actor=actor)
+    return appt
 
 
 def mark_missed(session: Session, *, actor: Actor, doctor_id: int | None, appointment_id: int,
@@ -146,7 +152,9 @@ def mark_missed(session: Session, *, actor: Actor, doctor_id: int | None, appoin
     if appt.status == "in_consultation":
         raise _refuse(appt, "missed", "患者正在就诊中，不能标记为过号")
     reason = reason.strip() or ("医生呼叫未应答" if appt.status in ("checked_in", "waiting") else "患者未按时就诊")
-    return appointments.transition(session, appt, "missed", actor=actor, reason=reason)
+    appointments.transition(session, appt, "missed", actor=actor, reason=reason)
+    segments.end_open(session, appt, reason="visit_finished", actor=actor)
+    return appt
 
 
 # --- the chart ----------------------------------------------------------------------------------------------

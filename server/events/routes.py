@@ -49,6 +49,10 @@ def stream_staff(request: Request, db: DbDep, settings: SettingsDep,
 
 StreamStaff = Annotated[StaffCtx, Depends(stream_staff)]
 
+
+def staff_reader(ctx: StaffCtx) -> service.Reader:
+    return service.Reader(ctx.staff.role, doctor_id=ctx.staff.doctor_id)
+
 SSE_DESCRIPTION = """\
 `text/event-stream`. Each event: `id: <id>`, `event: <kind>`, `data: {id, kind, topic, object_type, object_id, at,
 payload}`, only the events the caller may see (admin: all; doctor: clinical and prescription events of their own
@@ -73,8 +77,7 @@ async def events_stream(
     = None,
 ) -> StreamingResponse:
     cursor = last_event_id if last_event_id is not None else after
-    body = stream.stream(role=ctx.staff.role, doctor_id=ctx.staff.doctor_id, session_id=ctx.session_id,
-                         cursor=cursor)
+    body = stream.stream(reader=staff_reader(ctx), session_id=ctx.session_id, cursor=cursor)
     return StreamingResponse(body, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
@@ -95,8 +98,7 @@ def events_since(
     if service.cursor_too_old(cursor=after, oldest=oldest, newest=newest):
         return EventPage(events=[], next_after=newest, more=False, resync=True)
     # read up to the newest id seen above: ids commit in order, so nothing at or below it can still appear
-    rows = service.visible_after(session, role=ctx.staff.role, doctor_id=ctx.staff.doctor_id, after=after,
-                                 upto=newest, limit=limit)
+    rows = service.visible_after(session, reader=staff_reader(ctx), after=after, upto=newest, limit=limit)
     full = len(rows) == limit
     return EventPage(events=[EventPublic.model_validate(service.public(e)) for e in rows],
                      next_after=rows[-1].id if full else newest, more=full, resync=False)

@@ -1,16 +1,18 @@
 """Writing state changes, and the rules for reading them back.
 
-:func:`record_change` writes an event (what the staff streams see) and an audit entry (who did it) in the caller's
-transaction. Event ids commit in id order: the audit chain lock (``pg_advisory_xact_lock`` on PostgreSQL, the
+:func:`record_change` writes an event (what the streams see) and an audit entry (who did it) in the caller's
+transaction; :func:`record_signal` writes only the event, for what is not a state change (a video call's
+signalling). Event ids commit in id order: the audit chain lock (``pg_advisory_xact_lock`` on PostgreSQL, the
 single writer on SQLite) is taken before the event row gets its id and is held until commit, so a reader that has
 seen id N will never later see a smaller id appear. That is what lets a stream resume from a bare cursor.
 """
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, insert, select, text, true
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from server.actor import Actor
@@ -32,12 +34,9 @@ MONEY_FORBIDDEN_KEYS = frozenset({
 })
 
 
-def record_change(session: Session, *, actor: Actor, kind: str, object_type: str, object_id: int,
-                  topic: str = "clinical", doctor_id: int | None = None, account_id: int | None = None,
-                  payload: dict[str, Any] | None = None, details: dict[str, Any] | None = None) -> Event:
-    """Every state change goes through here: an event (what streams see) and an audit entry (who did it).
-
-    Returns the event row written (not attached to the session)."""
+def _insert_event(session: Session, *, kind: str, object_type: str, object_id: int, topic: str,
+                  doctor_id: int | None, account_id: int | None, payload: dict[str, Any] | None) -> Event:
+    """The event row, its id taken under the chain lock (the module docstring: ids commit in order)."""
     if topic not in TOPICS:
         raise ValueError(f"unknown event topic {topic!r}")
     if topic == "money" and payload and MONEY_FORBIDDEN_KEYS.intersection(payload):
@@ -55,36 +54,98 @@ def record_change(session: Session, *, actor: Actor, kind: str, object_type: str
     values = {"at": now(), "kind": kind, "topic": topic, "object_type": object_type, "object_id": object_id,
               "doctor_id": doctor_id, "account_id": account_id, "payload": payload or {}}
     event = Event(id=session.execute(_INSERT, values).inserted_primary_key[0], **values)
-    audit(session, actor=actor, action=kind, object_type=object_type, object_id=object_id,
-          details=details if details is not None else (payload or {}))
     session.info["events_written"] = True
     return event
+
+
+def record_change(session: Session, *, actor: Actor, kind: str, object_type: str, object_id: int,
+                  topic: str = "clinical", doctor_id: int | None = None, account_id: int | None = None,
+                  payload: dict[str, Any] | None = None, details: dict[str, Any] | None = None) -> Event:
+    """Every state change goes through here: an event (what streams see) and an audit entry (who did it).
+
+    Returns the event row written (not attached to the session)."""
+    event = _insert_event(session, kind=kind, object_type=object_type, object_id=object_id, topic=topic,
+                          doctor_id=doctor_id, account_id=account_id, payload=payload)
+    audit(session, actor=actor, action=kind, object_type=object_type, object_id=object_id,
+          details=details if details is not None else (payload or {}))
+    return event
+
+
+def record_signal(session: Session, *, kind: str, object_type: str, object_id: int, topic: str = "clinical",
+                  doctor_id: int | None = None, account_id: int | None = None,
+                  payload: dict[str, Any] | None = None) -> Event:
+    """An event for the streams that is not a state change (a video call's WebRTC signalling): in id order
+    under the chain lock like every event, but without an audit entry."""
+    return _insert_event(session, kind=kind, object_type=object_type, object_id=object_id, topic=topic,
+                         doctor_id=doctor_id, account_id=account_id, payload=payload)
 
 
 # --- who may read what ----------------------------------------------------------------------------------------
 
 
-def can_see(*, role: str, doctor_id: int | None, topic: str, event_doctor_id: int | None) -> bool:
+SIGNAL_KIND = "call.signal"
+# what an account holder's call stream carries: the call and the consent events of that one appointment
+PATIENT_KIND_PREFIXES = ("call.", "consent.")
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Who reads events: a staff member (``role``, and ``doctor_id`` for a doctor), or an account holder following
+    one appointment's video call (role ``patient`` with ``account_id`` and ``appointment_id``).
+
+    Signalling events (``call.signal``) are addressed to one side only: a patient's signal carries just the
+    doctor's ``doctor_id``, a doctor's just the holder's ``account_id``, so each side reads the other's and never
+    its own. Admins do not get them (peer-to-peer plumbing with network addresses, no state change).
+    """
+
+    role: str
+    doctor_id: int | None = None
+    account_id: int | None = None
+    appointment_id: int | None = None
+
+    @classmethod
+    def patient(cls, *, account_id: int, appointment_id: int) -> Reader:
+        return cls("patient", account_id=account_id, appointment_id=appointment_id)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "patient"
+
+
+def can_see(reader: Reader, event: Event) -> bool:
     """The visibility rule, for events already in memory (the stream hub's fan-out)."""
+    role = reader.role
+    if role == "patient":
+        return (event.account_id == reader.account_id and event.topic == "clinical"
+                and event.object_type == "appointment" and event.object_id == reader.appointment_id
+                and event.kind.startswith(PATIENT_KIND_PREFIXES))
     if role == "admin":
-        return True
+        return event.kind != SIGNAL_KIND
     if role == "doctor":
-        return doctor_id is not None and topic in ("clinical", "prescription") and event_doctor_id == doctor_id
+        return (reader.doctor_id is not None and event.topic in ("clinical", "prescription")
+                and event.doctor_id == reader.doctor_id)
     if role == "pharmacist":
-        return topic == "prescription"
+        return event.topic == "prescription"
     if role == "clerk":
-        return topic == "money"
+        return event.topic == "money"
     return False
 
 
-def visible_clause(*, role: str, doctor_id: int | None) -> ColumnElement[bool]:
+def visible_clause(reader: Reader) -> ColumnElement[bool]:
     """The same rule as :func:`can_see`, as SQL (catch-up reads)."""
-    if role == "admin":
-        return true()
-    if role == "doctor":
-        if doctor_id is None:
+    role = reader.role
+    if role == "patient":
+        if reader.account_id is None or reader.appointment_id is None:
             return false()
-        return and_(Event.doctor_id == doctor_id, Event.topic.in_(("clinical", "prescription")))
+        return and_(Event.account_id == reader.account_id, Event.topic == "clinical",
+                    Event.object_type == "appointment", Event.object_id == reader.appointment_id,
+                    or_(*(Event.kind.startswith(p) for p in PATIENT_KIND_PREFIXES)))
+    if role == "admin":
+        return Event.kind != SIGNAL_KIND
+    if role == "doctor":
+        if reader.doctor_id is None:
+            return false()
+        return and_(Event.doctor_id == reader.doctor_id, Event.topic.in_(("clinical", "prescription")))
     if role == "pharmacist":
         return Event.topic == "prescription"
     if role == "clerk":
@@ -110,9 +171,8 @@ def cursor_too_old(*, cursor: int, oldest: int | None, newest: int) -> bool:
     return cursor < oldest - 1
 
 
-def visible_after(session: Session, *, role: str, doctor_id: int | None, after: int, upto: int | None,
-                  limit: int) -> list[Event]:
-    q = select(Event).where(Event.id > after, visible_clause(role=role, doctor_id=doctor_id))
+def visible_after(session: Session, *, reader: Reader, after: int, upto: int | None, limit: int) -> list[Event]:
+    q = select(Event).where(Event.id > after, visible_clause(reader))
     if upto is not None:
         q = q.where(Event.id <= upto)
     return list(session.execute(q.order_by(Event.id).limit(limit)).scalars())

@@ -11,8 +11,10 @@ Each stream owns a bounded queue of pre-encoded frames the reader may see. A rea
 queue; the hub then drops it from the fan-out (never waiting on it), and the stream catches up from the database
 from its own cursor when it resumes, so a slow reader loses nothing and delays nobody.
 
-Once per heartbeat the hub checks every open stream's staff session in one query; a revoked or expired session
-ends its stream with ``event: session_expired``.
+Readers are staff (``GET /staff/events``) or account holders following one appointment's video call
+(``GET /appointments/{id}/call/events``, server/video/presence.py); :class:`~server.events.service.Reader` says
+which events each may see. Once per heartbeat the hub checks every open stream's session (staff or account) in
+one query per kind; a revoked or expired session ends its stream with ``event: session_expired``.
 """
 from __future__ import annotations
 
@@ -29,12 +31,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from server import lifecycle
+from server.accounts.models import Account, AccountSession
 from server.config import Settings, get_settings
 from server.db import get_db
 from server.events import bus
 from server.events.models import Event
 from server.events.service import (
     NOTIFY_CHANNEL,
+    Reader,
     bounds,
     can_see,
     cursor_too_old,
@@ -86,9 +90,8 @@ class _Frame:
 
 @dataclass(eq=False)
 class Subscriber:
-    role: str
-    doctor_id: int | None
-    session_id: int
+    reader: Reader
+    session_id: int  # a staff session for a staff reader, an account session for a patient
     # the hub's position when this subscriber joined: every event after it comes through the queue
     live_from: int = 0
     # events up to here have been offered (visible ones queued), so a reader with an empty queue is at least here
@@ -100,7 +103,7 @@ class Subscriber:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def sees(self, event: Event) -> bool:
-        return can_see(role=self.role, doctor_id=self.doctor_id, topic=event.topic, event_doctor_id=event.doctor_id)
+        return can_see(self.reader, event)
 
 
 def psycopg_url(url: str) -> str:
@@ -168,7 +171,7 @@ class Hub:
 
     # subscribers
 
-    async def subscribe(self, *, role: str, doctor_id: int | None, session_id: int) -> Subscriber:
+    async def subscribe(self, *, reader: Reader, session_id: int) -> Subscriber:
         await self._ready.wait()
         assert self.last_id is not None
         async with self._subscribing:  # only subscribe() adds subscribers: none is added while we wait below
@@ -178,7 +181,7 @@ class Hub:
                 # moving it would lose them for that subscriber.
                 self._behind = False
                 self.last_id = max(self.last_id, await asyncio.to_thread(_newest, get_db()))
-            sub = Subscriber(role=role, doctor_id=doctor_id, session_id=session_id, live_from=self.last_id,
+            sub = Subscriber(reader=reader, session_id=session_id, live_from=self.last_id,
                              position=self.last_id)
             self.subscribers.add(sub)
             if self._behind:
@@ -260,14 +263,18 @@ class Hub:
             await asyncio.sleep(every)
             try:
                 subs = list(self.subscribers)
-                if subs:
-                    dead = await asyncio.to_thread(_dead_sessions, db, {s.session_id for s in subs},
-                                                   self.settings.staff_session_idle_s)
-                    for sub in subs:
-                        if sub.session_id in dead:
-                            sub.expired = True
-                            self.subscribers.discard(sub)
-                            sub.wake.set()
+                dead: set[tuple[bool, int]] = set()
+                for staff in (True, False):
+                    ids = {s.session_id for s in subs if s.reader.is_staff is staff}
+                    if ids:
+                        idle = self.settings.staff_session_idle_s if staff else self.settings.session_idle_s
+                        found = await asyncio.to_thread(_dead_sessions, db, ids, idle, staff=staff)
+                        dead |= {(staff, i) for i in found}
+                for sub in subs:
+                    if (sub.reader.is_staff, sub.session_id) in dead:
+                        sub.expired = True
+                        self.subscribers.discard(sub)
+                        sub.wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -321,22 +328,23 @@ def _read_new(db: Any, after: int, limit: int) -> list[Event]:
                     .scalars())
 
 
-def _dead_sessions(db: Any, session_ids: Iterable[int], idle_s: int) -> set[int]:
+def _dead_sessions(db: Any, session_ids: Iterable[int], idle_s: int, *, staff: bool = True) -> set[int]:
     ids = set(session_ids)
+    model, owner, owner_id = ((StaffSession, Staff, StaffSession.staff_id) if staff
+                              else (AccountSession, Account, AccountSession.account_id))
     with db.session(write=False) as session:
-        rows = session.execute(select(StaffSession.id, StaffSession.revoked_at, StaffSession.expires_at,
-                                      StaffSession.last_seen_at, Staff.active)
-                               .join(Staff, Staff.id == StaffSession.staff_id)
-                               .where(StaffSession.id.in_(ids))).all()
+        rows = session.execute(select(model.id, model.revoked_at, model.expires_at, model.last_seen_at, owner.active)
+                               .join(owner, owner.id == owner_id)
+                               .where(model.id.in_(ids))).all()
     t = now()
     alive = {r.id for r in rows if r.revoked_at is None and r.active and t < r.expires_at
              and t - r.last_seen_at < dt.timedelta(seconds=idle_s)}
     return ids - alive
 
 
-def _read_visible(db: Any, role: str, doctor_id: int | None, after: int, upto: int) -> list[Event]:
+def _read_visible(db: Any, reader: Reader, after: int, upto: int) -> list[Event]:
     with db.session(write=False) as session:
-        return visible_after(session, role=role, doctor_id=doctor_id, after=after, upto=upto, limit=BACKFILL_PAGE)
+        return visible_after(session, reader=reader, after=after, upto=upto, limit=BACKFILL_PAGE)
 
 
 def _bounds(db: Any) -> tuple[int | None, int]:
@@ -372,17 +380,19 @@ lifecycle.register(start=_start, stop=_stop)
 # --- one stream --------------------------------------------------------------------------------------------------
 
 
-async def stream(*, role: str, doctor_id: int | None, session_id: int, cursor: int | None) -> AsyncIterator[bytes]:
+async def stream(*, reader: Reader, session_id: int, cursor: int | None,
+                 keep_alive_s: float | None = None) -> AsyncIterator[bytes]:
     """The frames of one reader's stream, from ``cursor`` (None: from now on) until its session ends.
 
     After the catch-up an ``event: cursor`` frame says where the reader now stands (the live edge); later ones,
     sent in place of a keep-alive, move a reader past events it may not see, so a reconnect never scans them
-    again.
+    again. Silence longer than ``keep_alive_s`` (default ``events_heartbeat_s``) gets a keep-alive or a cursor.
+    The stream ends by itself (no frame) when the process stops.
     """
     h = hub()
     db = get_db()
-    heartbeat = max(0.05, h.settings.events_heartbeat_s)
-    sub = await h.subscribe(role=role, doctor_id=doctor_id, session_id=session_id)
+    heartbeat = max(0.05, keep_alive_s if keep_alive_s is not None else h.settings.events_heartbeat_s)
+    sub = await h.subscribe(reader=reader, session_id=session_id)
     try:
         yield f"retry: {RETRY_MS}\n\n".encode()
         sent = -1  # the newest id the reader has been told about, by an event or a cursor/resync frame
@@ -399,7 +409,7 @@ async def stream(*, role: str, doctor_id: int | None, session_id: int, cursor: i
         while True:
             # catch up from the database, up to where this subscription's live queue starts (or beyond)
             while cursor < upto:
-                page = await asyncio.to_thread(_read_visible, db, role, doctor_id, cursor, upto)
+                page = await asyncio.to_thread(_read_visible, db, reader, cursor, upto)
                 for event in page:
                     yield event_frame(event)
                     sent = event.id
@@ -440,7 +450,7 @@ async def stream(*, role: str, doctor_id: int | None, session_id: int, cursor: i
                         yield KEEP_ALIVE_FRAME
             # dropped for reading too slowly: rejoin, and read what was missed from the database
             h.unsubscribe(sub)
-            sub = await h.subscribe(role=role, doctor_id=doctor_id, session_id=session_id)
+            sub = await h.subscribe(reader=reader, session_id=session_id)
             upto = sub.live_from
     finally:
         h.unsubscribe(sub)

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import gc
+import time
+from concurrent.futures import ThreadPoolExecutor
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,3 +54,33 @@ def hub(qapp: Any) -> Iterator[ChangeHub]:
 def admin(live_server: LiveServer, db_engine: Engine) -> dict[str, str]:
     with live_server.client() as api:
         return admin_headers(api, db_engine)
+
+
+@pytest.fixture()
+def qasync_loop(qapp: Any) -> Iterator[Any]:
+    """The application's asyncio loop on Qt's (qasync), running while the test waits with ``qtbot`` — what the
+    video call's aiortc needs. Only for the tests that ask for it: others use ``asyncio.run`` of their own."""
+    import asyncio
+
+    import qasync
+
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    pool = ThreadPoolExecutor(4, thread_name_prefix="test-loop")  # aiortc's encoders; shut down below
+    loop.set_default_executor(pool)
+    try:
+        yield loop
+    finally:
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        deadline = time.monotonic() + 3
+        while any(not t.done() for t in asyncio.all_tasks(loop)) and time.monotonic() < deadline:
+            qapp.processEvents()
+            time.sleep(0.01)
+        asyncio.events._set_running_loop(None)
+        asyncio.set_event_loop(None)
+        # stop its timers and socket notifiers too (a closed peer connection's last timers must not fire into
+        # later tests); qasync only closes a loop it started itself, so mark it stopped first
+        loop._QEventLoop__is_running = False
+        loop.close()
+        pool.shutdown(wait=True, cancel_futures=True)

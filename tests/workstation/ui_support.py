@@ -86,7 +86,7 @@ class Controllers:
 
 
 @pytest.fixture()
-def controllers(qtbot: Any, qapp: Any) -> Iterator[Controllers]:
+def controllers(qtbot: Any, qapp: Any, qasync_loop: Any) -> Iterator[Controllers]:
     theme.apply_theme(qapp)
     made = Controllers(qtbot)
     try:

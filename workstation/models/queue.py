@@ -51,6 +51,10 @@ STATE_OF_STATUS = {
     "completed": "finished",
     "missed": "missed",
 }
+# video-call events that move the "interrupted" badge (a call that ends leaves it as it was: the visit's own
+# status events clear it when the visit is over)
+CALL_BADGE_EVENTS = {"call.interrupted": True, "call.invited": False, "call.connected": False}
+
 STATES = ("checked_in", "waiting", "in_consultation", "interrupted", "finished", "missed")
 
 _STATE_TEXT = {
@@ -177,7 +181,8 @@ class QueueEntry:
                    waiting_since=parse_time(row.get("waiting_since")), patient_id=patient.get("id"),
                    sex=patient.get("sex"), age=patient.get("age"), card_no=patient.get("card_no"),
                    department_name=row.get("department_name") or "", doctor_id=row.get("doctor_id"),
-                   status_label=row.get("status_label") or "")
+                   status_label=row.get("status_label") or "",
+                   interrupted=row.get("call_state") == "interrupted")
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> QueueEntry | None:
@@ -470,6 +475,9 @@ class QueueModel(QAbstractTableModel):
         """One stream event. True when the queue changed. Unknown kinds are ignored (other features' events
         share the stream)."""
         kind = str(event.get("kind", ""))
+        if kind in CALL_BADGE_EVENTS:
+            aid = (event.get("payload") or {}).get("appointment_id")
+            return aid is not None and self.set_interrupted(int(aid), CALL_BADGE_EVENTS[kind])
         if not kind.startswith("appointment."):
             return False
         payload = event.get("payload") or {}
@@ -517,15 +525,16 @@ class QueueModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(row, 0), self.index(row, self.COLUMNS - 1))
         return True
 
-    def set_interrupted(self, appointment_id: int, interrupted: bool) -> None:
-        """The video call dropped (or came back): the badge says so (for the video feature)."""
+    def set_interrupted(self, appointment_id: int, interrupted: bool) -> bool:
+        """The video call dropped (or came back): the badge says so. True when the row changed."""
         e = self._by_id.get(appointment_id)
         if e is None or e.interrupted == interrupted:
-            return
+            return False
         e.interrupted = interrupted
         row = self.row_of(appointment_id)
         if row is not None:
             self.dataChanged.emit(self.index(row, 0), self.index(row, self.COLUMNS - 1))
+        return True
 
     def tick(self) -> None:
         """Waiting times moved on: redraw that column only (no reset, no re-sort)."""

@@ -257,3 +257,34 @@ class ApiClient:
 
     def clinic_stop(self, payload: dict[str, Any], *, key: str | None) -> dict[str, Any]:
         return self.send(clinic_stop_request(payload), key=key)
+
+    # --- the video visit (docs/api-contract.md "Video visit") -------------------------------------------------
+    # Live actions, not outbox items: a call only makes sense while the server answers now.
+
+    def start_call(self, appointment_id: int, *, key: str | None) -> dict[str, Any]:
+        """Invite the patient (a new segment; accepts a waiting patient) → the ``Call``."""
+        return self.request("POST", f"{V1}/staff/appointments/{appointment_id}/call", idempotency_key=key)
+
+    def call(self, appointment_id: int) -> dict[str, Any]:
+        return self.request("GET", f"{V1}/staff/appointments/{appointment_id}/call")
+
+    def call_signal(self, appointment_id: int, body: dict[str, Any], *, key: str | None) -> dict[str, Any]:
+        """``{segment_id, type: offer|candidate|hangup, description?, candidate?}``."""
+        return self.request("POST", f"{V1}/staff/appointments/{appointment_id}/call/signals", json=body,
+                            idempotency_key=key)
+
+    def call_state(self, appointment_id: int, segment_id: int, state: str, *, reason: str | None = None,
+                   key: str | None) -> dict[str, Any]:
+        """What this side observed: ``connected`` or ``interrupted`` (``line_dropped`` | ``failed``)."""
+        body: dict[str, Any] = {"segment_id": segment_id, "state": state}
+        if reason:
+            body["reason"] = reason
+        return self.request("POST", f"{V1}/staff/appointments/{appointment_id}/call/state", json=body,
+                            idempotency_key=key)
+
+    def request_consent(self, appointment_id: int, *, key: str | None) -> dict[str, Any]:
+        return self.request("POST", f"{V1}/staff/appointments/{appointment_id}/consent-requests",
+                            idempotency_key=key)
+
+    def consent(self, appointment_id: int) -> dict[str, Any]:
+        return self.request("GET", f"{V1}/staff/appointments/{appointment_id}/consent")

@@ -15,6 +15,8 @@ import platformdirs
 
 APP_NAME = "clinic-workstation"
 LANGUAGES = ("zh_CN", "en")
+VIDEO_SOURCES = ("auto", "camera", "test_pattern")  # as in services/media/sources.py (not imported: no aiortc here)
+AUDIO_SOURCES = ("auto", "microphone", "tone")
 
 
 def config_dir() -> Path:
@@ -35,6 +37,9 @@ class WorkstationSettings:
     language: str = "zh_CN"
     sounds: bool = True
     last_username: str = ""
+    # the video visit's sources (services/media/sources.py): auto | camera | test_pattern, auto | microphone | tone
+    video_source: str = "auto"
+    audio_source: str = "auto"
 
     @classmethod
     def path(cls) -> Path:
@@ -54,6 +59,10 @@ class WorkstationSettings:
         s = cls(**{k: v for k, v in raw.items() if k in known})
         if s.language not in LANGUAGES:
             s.language = "zh_CN"
+        if s.video_source not in VIDEO_SOURCES:
+            s.video_source = "auto"
+        if s.audio_source not in AUDIO_SOURCES:
+            s.audio_source = "auto"
         if s.server_url is not None and not str(s.server_url).strip():
             s.server_url = None
         return s

@@ -217,7 +217,8 @@ class AppController(QObject):
 
     def open_settings(self, *, parent: QWidget | None = None) -> SettingsDialog:
         values = SettingsValues(server_url=self.server_url or "", language=self.settings.language,
-                                sounds=self.settings.sounds)
+                                sounds=self.settings.sounds, video_source=self.settings.video_source,
+                                audio_source=self.settings.audio_source)
         dialog = SettingsDialog(values, parent=parent)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.values()))
@@ -229,6 +230,7 @@ class AppController(QObject):
             self.settings.language = values.language
             install_language(values.language)  # every window retranslates itself
         self.settings.sounds = values.sounds
+        self.settings.video_source, self.settings.audio_source = values.video_source, values.audio_source
         new_url = values.server_url.rstrip("/") or None
         if new_url != self.server_url:
             self.settings.server_url = new_url

@@ -1,4 +1,5 @@
-"""Settings: the server address (empty = the built-in demo server), the language and the alert sound.
+"""Settings: the server address (empty = the built-in demo server), the language, the alert sound and the video
+call's picture and sound sources.
 
 The dialog only edits values; the caller saves them through the settings service and applies them.
 """
@@ -30,6 +31,8 @@ class SettingsValues:
     server_url: str
     language: str
     sounds: bool
+    video_source: str = "auto"
+    audio_source: str = "auto"
 
 
 def valid_server_url(text: str) -> bool:
@@ -53,6 +56,14 @@ class SettingsDialog(LanguageAware, QDialog):
         self.cb_language.setCurrentIndex(max(0, self.cb_language.findData(values.language)))
         self.chk_sounds = QCheckBox(self)
         self.chk_sounds.setChecked(values.sounds)
+        self.cb_video = QComboBox(self)
+        self.cb_audio = QComboBox(self)
+        for combo, keys, value in ((self.cb_video, ("auto", "camera", "test_pattern"), values.video_source),
+                                   (self.cb_audio, ("auto", "microphone", "tone"), values.audio_source)):
+            for key in keys:
+                combo.addItem("", key)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+        self.lbl_video, self.lbl_audio = QLabel(self), QLabel(self)
         self.lbl_error = QLabel(self)
         self.lbl_error.setObjectName("ErrorText")
         self.lbl_error.hide()
@@ -65,6 +76,8 @@ class SettingsDialog(LanguageAware, QDialog):
         form.addRow("", self.lbl_server_hint)
         form.addRow(self.lbl_language, self.cb_language)
         form.addRow(self.lbl_sounds, self.chk_sounds)
+        form.addRow(self.lbl_video, self.cb_video)
+        form.addRow(self.lbl_audio, self.cb_audio)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         self)
@@ -87,6 +100,14 @@ class SettingsDialog(LanguageAware, QDialog):
         self.lbl_language.setText(self.tr("Language"))
         self.lbl_sounds.setText(self.tr("Sounds"))
         self.chk_sounds.setText(self.tr("Play a sound when a patient starts waiting"))
+        self.lbl_video.setText(self.tr("Video call picture"))
+        self.lbl_audio.setText(self.tr("Video call sound"))
+        for combo, texts in ((self.cb_video, (self.tr("Camera if present, else test pattern"), self.tr("Camera"),
+                                              self.tr("Test pattern"))),
+                             (self.cb_audio, (self.tr("Microphone if present, else test tone"),
+                                              self.tr("Microphone"), self.tr("Test tone")))):
+            for i, text in enumerate(texts):
+                combo.setItemText(i, text)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Save"))
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         if self.lbl_error.isVisibleTo(self):
@@ -105,4 +126,6 @@ class SettingsDialog(LanguageAware, QDialog):
     def values(self) -> SettingsValues:
         return SettingsValues(server_url=self.ed_server.text().strip().rstrip("/"),
                               language=str(self.cb_language.currentData()),
-                              sounds=self.chk_sounds.isChecked())
+                              sounds=self.chk_sounds.isChecked(),
+                              video_source=str(self.cb_video.currentData()),
+                              audio_source=str(self.cb_audio.currentData()))

@@ -150,4 +150,14 @@ QMenuBar::item {{ padding: 4px 10px; }}
 QMenuBar::item:selected {{ background: {ACCENT_LIGHT}; }}
 QMenu::item {{ padding: 5px 24px; }}
 QMenu::item:selected {{ background: {ACCENT_LIGHT}; color: {TEXT}; }}
+QFrame#VideoPanel {{ background: {PANEL_BG}; border: 1px solid {BORDER}; border-radius: 6px; }}
+QLabel#CallState {{ border-radius: 9px; padding: 1px 9px; font-weight: bold; background: #eef2f6; color: #40515f; }}
+QLabel#CallState[state="connected"] {{ background: #dff3e4; color: #1c6b35; }}
+QLabel#CallState[state="ringing"], QLabel#CallState[state="calling"], QLabel#CallState[state="connecting"] {{
+    background: #dcebff; color: #1849a9; }}
+QLabel#CallState[state="interrupted"] {{ background: #fde4e1; color: {DANGER}; }}
+QLabel#Muted[level="fair"] {{ color: {WARNING_TEXT}; }}
+QLabel#Muted[level="poor"] {{ color: {DANGER}; }}
+QPushButton#EndCall {{ background: {DANGER}; color: white; border: 1px solid #8f1c13; font-weight: bold; }}
+QPushButton#EndCall:hover {{ background: #8f1c13; }}
 """

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 19:05:39.502550
+Create Date: 2026-11-26 00:22:40.410519
 """
 from __future__ import annotations
 
@@ -481,6 +481,38 @@ def upgrade() -> None:
         batch_op.create_index('ix_appointments_status_hold', ['status', 'hold_expires_at'], unique=False)
         batch_op.create_index('ix_appointments_status_start', ['status', 'starts_at'], unique=False)
 
+    op.create_table('call_presence',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_call_presence_appointment_id_appointments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_presence'))
+    )
+    with op.batch_alter_table('call_presence', schema=None) as batch_op:
+        batch_op.create_index('ix_call_presence_appointment_expires', ['appointment_id', 'expires_at'], unique=False)
+        batch_op.create_index('ix_call_presence_expires', ['expires_at'], unique=False)
+
+    op.create_table('call_segments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('invited_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('invited_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('connected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('interrupted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('end_reason', sa.String(length=24), nullable=True),
+    sa.Column('offer', sa.JSON(), nullable=True),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_call_segments_appointment_id_appointments')),
+    sa.ForeignKeyConstraint(['invited_by'], ['staff.id'], name=op.f('fk_call_segments_invited_by_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_call_segments')),
+    sa.UniqueConstraint('appointment_id', 'seq', name=op.f('uq_call_segments_appointment_id_seq'))
+    )
+    with op.batch_alter_table('call_segments', schema=None) as batch_op:
+        batch_op.create_index('ix_call_segments_state_invited', ['state', 'invited_at'], unique=False)
+
     op.create_table('condition_descriptions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -490,6 +522,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_condition_descriptions')),
     sa.UniqueConstraint('appointment_id', name=op.f('uq_condition_descriptions_appointment_id'))
     )
+    op.create_table('consent_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('requested_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('answered_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.ForeignKeyConstraint(['answered_by'], ['accounts.id'], name=op.f('fk_consent_requests_answered_by_accounts')),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_consent_requests_appointment_id_appointments')),
+    sa.ForeignKeyConstraint(['requested_by'], ['staff.id'], name=op.f('fk_consent_requests_requested_by_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_requests'))
+    )
+    with op.batch_alter_table('consent_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_consent_requests_appointment_id'), ['appointment_id'], unique=False)
+
     op.create_table('payments',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('out_trade_no', sa.String(length=32), nullable=False),
@@ -547,7 +596,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_payments_account_id'))
 
     op.drop_table('payments')
+    with op.batch_alter_table('consent_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_consent_requests_appointment_id'))
+
+    op.drop_table('consent_requests')
     op.drop_table('condition_descriptions')
+    with op.batch_alter_table('call_segments', schema=None) as batch_op:
+        batch_op.drop_index('ix_call_segments_state_invited')
+
+    op.drop_table('call_segments')
+    with op.batch_alter_table('call_presence', schema=None) as batch_op:
+        batch_op.drop_index('ix_call_presence_expires')
+        batch_op.drop_index('ix_call_presence_appointment_expires')
+
+    op.drop_table('call_presence')
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.drop_index('ix_appointments_status_start')
         batch_op.drop_index('ix_appointments_status_hold')

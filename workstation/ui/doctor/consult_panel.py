@@ -82,6 +82,7 @@ class MissedDialog(LanguageAware, QDialog):
 
 class ConsultPanel(LanguageAware, QWidget):
     sig_accept_requested = Signal(int)
+    sig_call_requested = Signal(int)  # (re)start the video call of a patient already in consultation
     sig_missed_requested = Signal(int, str)
     sig_save_requested = Signal(int, dict)
     sig_finish_requested = Signal(int, dict)
@@ -137,6 +138,13 @@ class ConsultPanel(LanguageAware, QWidget):
         # page 2: the visit
         self.page_visit = QWidget(self)
         self.video_slot = QHBoxLayout()
+        self.lbl_video = QLabel(self.page_visit)
+        self.lbl_video.setObjectName("Muted")
+        self.lbl_video.setWordWrap(True)
+        self.btn_video = QPushButton(self.page_visit)
+        self.video_slot.addWidget(self.lbl_video, 1)
+        self.video_slot.addWidget(self.btn_video)
+        self._call_live = False
         self.lbl_notes = QLabel(self.page_visit)
         self.lbl_notes.setObjectName("SectionTitle")
         self.ed_notes = QPlainTextEdit(self.page_visit)
@@ -193,6 +201,7 @@ class ConsultPanel(LanguageAware, QWidget):
         layout.addWidget(self.card)
 
         self.btn_accept.clicked.connect(self._accept_clicked)
+        self.btn_video.clicked.connect(self._video_clicked)
         self.btn_missed.clicked.connect(self._missed_clicked)
         self.btn_save.clicked.connect(self._save_clicked)
         self.btn_finish.clicked.connect(self._finish_clicked)
@@ -268,6 +277,15 @@ class ConsultPanel(LanguageAware, QWidget):
         self.set_pending("accept")
         self.sig_accept_requested.emit(self.appointment_id)
 
+    def _video_clicked(self) -> None:
+        if self.appointment_id is not None:
+            self.sig_call_requested.emit(self.appointment_id)
+
+    def set_call_live(self, live: bool) -> None:
+        """Whether a video call with the shown patient is on (the panel above the chart has its controls)."""
+        self._call_live = live
+        self.retranslate()
+
     def _missed_clicked(self) -> None:
         if self.appointment_id is None:
             return
@@ -326,8 +344,14 @@ class ConsultPanel(LanguageAware, QWidget):
         self.lbl_title.setText(self.tr("Consultation"))
         self.page_none.setText(self.tr("Select a patient in the queue. Accept a waiting patient to start the "
                                        "visit; write the notes and pick the diagnosis, then finish the visit."))
-        self.btn_accept.setText(self.tr("Accept patient"))
-        self.btn_accept.setToolTip(self.tr("Call the patient and start the visit"))
+        self.btn_accept.setText(self.tr("Video call"))
+        self.btn_accept.setToolTip(self.tr("Call the patient on video and start the visit"))
+        self.btn_video.setText(self.tr("Video call"))
+        self.btn_video.setToolTip(self.tr("Call the patient on video again"))
+        self.lbl_video.setText(self.tr("Video: the call is on (controls above the chart).") if self._call_live
+                               else self.tr("Video: no call at the moment. Call the patient again if the line "
+                                            "dropped."))
+        self.btn_video.setVisible(not self._call_live)
         self.btn_missed.setText(self.tr("Mark as missed…"))
         self.btn_missed.setToolTip(self.tr("The patient did not answer or did not come"))
         self.lbl_notes.setText(self.tr("Notes (complaint, findings, advice)"))
@@ -339,8 +363,8 @@ class ConsultPanel(LanguageAware, QWidget):
         self.btn_finish.setText(self.tr("Finish visit…"))
         self.lbl_done_diag_title.setText(self.tr("Diagnosis"))
         self.lbl_done_notes_title.setText(self.tr("Notes"))
-        self.lbl_call_hint.setText(self.tr("Accepting calls the patient; the patient is waiting on the video "
-                                           "page of the mini-program."))
+        self.lbl_call_hint.setText(self.tr("The call starts the visit; the patient is waiting on the video page "
+                                           "of the mini-program."))
         if self._draft_saved_at is not None:
             self.lbl_draft.setText(self.tr("Draft saved on this computer at %1")
                                    .replace("%1", self._draft_saved_at.strftime("%H:%M:%S")))

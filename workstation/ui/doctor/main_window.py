@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 from workstation.models.icd10 import default_catalog
 from workstation.models.queue import QueueModel
 from workstation.services.api import NetworkError
+from workstation.services.call import CallSession
 from workstation.services.changes import Change
 from workstation.services.drafts import DraftKeeper
 from workstation.services.ops import Op
@@ -26,6 +27,7 @@ from workstation.ui.doctor.chart_panel import ChartPanel
 from workstation.ui.doctor.clinic_stop_dialog import ClinicStopDialog
 from workstation.ui.doctor.consult_panel import ConsultPanel
 from workstation.ui.doctor.queue_view import QueueView
+from workstation.ui.doctor.video_panel import VideoPanel
 from workstation.ui.outbox_dialog import OutboxDialog
 
 CHART_CACHE = "chart:{}"
@@ -60,7 +62,13 @@ class DoctorWindow(StaffWindow):
         centre = QWidget(self)
         centre_layout = QVBoxLayout(centre)
         centre_layout.setContentsMargins(4, 10, 4, 6)
-        centre_layout.addWidget(self.chart_panel)
+        # the video panel goes above the chart while there is a call
+        self.centre_split = QSplitter(Qt.Orientation.Vertical, centre)
+        self.centre_split.setChildrenCollapsible(False)
+        self.centre_split.addWidget(self.chart_panel)
+        centre_layout.addWidget(self.centre_split)
+        self.call: CallSession | None = None
+        self.video_panel: VideoPanel | None = None
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 10, 10, 6)
@@ -98,7 +106,8 @@ class DoctorWindow(StaffWindow):
         self.queue_view.sig_selected.connect(self._on_selected)
         self.queue_view.sig_cleared.connect(self._on_cleared)
         self.alert.sig_show_requested.connect(self.queue_view.select)
-        self.consult_panel.sig_accept_requested.connect(self._accept)
+        self.consult_panel.sig_accept_requested.connect(self.open_call)
+        self.consult_panel.sig_call_requested.connect(self.open_call)
         self.consult_panel.sig_missed_requested.connect(self._missed)
         self.consult_panel.sig_save_requested.connect(self._save_record)
         self.consult_panel.sig_finish_requested.connect(self._finish)
@@ -143,6 +152,7 @@ class DoctorWindow(StaffWindow):
 
     def detach(self) -> None:
         super().detach()
+        self.close_call()
         if not self._attached:
             return
         self._attached = False
@@ -235,8 +245,66 @@ class DoctorWindow(StaffWindow):
     def _outbox(self) -> Any:
         return self.session.outbox
 
-    def _accept(self, appointment_id: int) -> None:
-        self._outbox().accept(appointment_id, initiator=self)
+    # --- the video call ------------------------------------------------------------------------------------------
+
+    def open_call(self, appointment_id: int) -> CallSession | None:
+        """Call the patient (this also accepts a waiting one), or invite again. A live call with another patient
+        is ended first, after asking."""
+        if self.call is not None and self.call.appointment_id == appointment_id:
+            if not self.call.live():
+                self.call.start()
+            return self.call
+        if self.call is not None and self.call.live():
+            other = self.video_panel.patient_name if self.video_panel is not None else ""
+            text = self.tr("The call with %1 is still on. End it and call the next patient?").replace("%1", other)
+            if not self.consult_panel.ask(self.tr("Video call"), text, self.tr("End and call")):
+                self.consult_panel.set_pending(None)
+                return None
+        self.close_call()
+        entry = self.model.entry_by_id(appointment_id)
+        name = entry.patient_name if entry is not None else self.consult_panel._patient()
+        call = CallSession(api=self.session.api, hub=self.hub, appointment_id=appointment_id,
+                           video_source=getattr(self.settings, "video_source", "auto"),
+                           audio_source=getattr(self.settings, "audio_source", "auto"), parent=self)
+        panel = VideoPanel(session=call, patient_name=name, parent=self)
+        panel.setMinimumHeight(330)
+        panel.sig_close_requested.connect(self.close_call)
+        call.sig_state.connect(lambda state, reason: self._call_state(call, state, reason))
+        call.sig_notice.connect(lambda text: self._call_notice(call, text))
+        self.call, self.video_panel = call, panel
+        self.centre_split.insertWidget(0, panel)
+        total = max(self.centre_split.height(), 600)
+        self.centre_split.setSizes([int(total * 0.62), total - int(total * 0.62)])
+        call.start()
+        return call
+
+    def close_call(self) -> None:
+        call, panel = self.call, self.video_panel
+        self.call = self.video_panel = None
+        if call is not None:
+            call.close()
+            call.setParent(None)
+            call.deleteLater()
+        if panel is not None:
+            panel.hide()
+            panel.setParent(None)
+            panel.deleteLater()
+        self.consult_panel.set_call_live(False)
+
+    def _call_state(self, call: CallSession, state: str, reason: str) -> None:
+        if call is not self.call:
+            return
+        self.consult_panel.set_call_live(call.live() and self.consult_panel.appointment_id == call.appointment_id)
+        if state == "ended" and reason == "refused":
+            self.consult_panel.set_pending(None)
+        self._schedule_alert()
+
+    def _call_notice(self, call: CallSession, text: str) -> None:
+        """The video panel shows every notice of its call; a call that could not even start is also said where
+        the doctor clicked (the consultation panel)."""
+        if call is self.call and call.state == "ended" and call.reason == "refused" \
+                and self.consult_panel.appointment_id == call.appointment_id:
+            self.consult_panel.show_action_error(text)
 
     def _missed(self, appointment_id: int, reason: str) -> None:
         self._outbox().mark_missed(appointment_id, reason, initiator=self)
@@ -290,7 +358,9 @@ class DoctorWindow(StaffWindow):
         waiting = self._waiting()
         sel = self.selected_id()
         entry = self.model.entry_by_id(sel) if sel is not None else None
-        self.alert.update_waiting(waiting, in_consultation=entry is not None and entry.status == "in_consultation")
+        in_call = self.call is not None and self.call.live()
+        self.alert.update_waiting(waiting, in_consultation=in_call or (entry is not None
+                                                                       and entry.status == "in_consultation"))
 
     # --- dialogs ----------------------------------------------------------------------------------------------
 
