@@ -23,7 +23,7 @@
 <context>
     <name>DoctorWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+339"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+340"/>
         <source>Clinic stop declared; %n appointment(s) cancelled.</source>
         <translation>
             <numerusform>Clinic stop declared; %n appointment cancelled.</numerusform>

@@ -605,7 +605,7 @@
 <context>
     <name>DoctorWindow</name>
     <message>
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+259"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+260"/>
         <source>The call with %1 is still on. End it and call the next patient?</source>
         <translation>与 %1 的通话仍在进行。结束该通话并呼叫下一位患者吗？</translation>
     </message>
@@ -778,7 +778,7 @@
 <context>
     <name>Media</name>
     <message>
-        <location filename="../../workstation/services/media/sources.py" line="+421"/>
+        <location filename="../../workstation/services/media/sources.py" line="+422"/>
         <source>No camera found: the patient sees a test pattern.</source>
         <translation>未检测到摄像头：患者看到的是测试图像。</translation>
     </message>
@@ -1106,7 +1106,7 @@
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../workstation/ui/doctor/queue_view.py" line="+248"/>
+        <location filename="../../workstation/ui/doctor/queue_view.py" line="+253"/>
         <source>Female</source>
         <translation>女</translation>
     </message>
@@ -1129,7 +1129,12 @@
         <translation>没有与“%1”匹配的患者。</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+34"/>
+        <source>Video call</source>
+        <translation>视频呼叫</translation>
+    </message>
+    <message>
+        <location line="+16"/>
         <source>Today&apos;s queue</source>
         <translation>今日候诊队列</translation>
     </message>
@@ -1500,7 +1505,7 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
 <context>
     <name>VideoPanel</name>
     <message>
-        <location filename="../../workstation/ui/doctor/video_panel.py" line="+245"/>
+        <location filename="../../workstation/ui/doctor/video_panel.py" line="+254"/>
         <source>Screen: %1</source>
         <translation>屏幕：%1</translation>
     </message>

@@ -189,8 +189,12 @@ def test_media_lost_with_the_page_still_open_is_seen_by_the_heartbeat(
         qtbot.waitUntil(lambda: phone.stats()["stream_open"] and w.model.row_of(appt) is not None, timeout=T)
         w.queue_view.select(appt)
         qtbot.waitUntil(lambda: w.consult_panel.appointment_id == appt, timeout=T)
-        call = w.open_call(appt)
-        assert call is not None
+        menu = w.queue_view.call_menu(appt)  # the queue row's context menu calls too
+        action = menu.actions()[0]
+        assert action.text() == "视频呼叫" and action.isEnabled()
+        action.trigger()
+        call = w.call
+        assert call is not None and call.appointment_id == appt
         qtbot.waitUntil(lambda: call.state == CONNECTED and call.remote.received > 10, timeout=T)
         lost_at = time.monotonic()
         phone._submit(lambda: phone.call._close_peer("media path lost", silent=True), 10)

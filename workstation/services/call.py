@@ -228,6 +228,8 @@ class CallSession(QObject):
         elif state in (INTERRUPTED, ENDED):
             self._quality_timer.stop()
             self.sig_quality.emit(Quality())
+            if self.video is not None:
+                self.video.pause()  # no call, no camera
         self.sig_state.emit(state, reason)
 
     def _ensure_sources(self) -> None:
@@ -263,6 +265,8 @@ class CallSession(QObject):
         await self._close_line()
         self._set_state(CALLING)
         self._ensure_sources()
+        assert self.video is not None
+        self.video.resume()
         try:
             call = await self._api(self.api.start_call, self.appointment_id, key=new_idempotency_key())
         except (ApiError, NetworkError) as exc:

@@ -112,6 +112,12 @@ class VideoSource(MediaStreamTrack):
     def render(self, index: int) -> av.VideoFrame | None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def pause(self) -> None:
+        """Between calls: a device is released (the camera's light goes off)."""
+
+    def resume(self) -> None:
+        """A call again."""
+
     def black(self) -> av.VideoFrame:
         return frame_from_rgb(self._black, pts=0)  # a new frame each time: the encoder reads it on a worker
 
@@ -181,6 +187,13 @@ class CameraSource(VideoSource):
         self._session.setVideoSink(self._sink)
         self._sink.videoFrameChanged.connect(self._frame)
         self._camera.errorOccurred.connect(lambda _e, text: log.warning("camera: %s", text))
+        self._camera.start()
+
+    def pause(self) -> None:
+        self._camera.stop()
+        self._latest = None
+
+    def resume(self) -> None:
         self._camera.start()
 
     def _frame(self, frame: Any) -> None:

@@ -108,6 +108,7 @@ class DoctorWindow(StaffWindow):
         self.alert.sig_show_requested.connect(self.queue_view.select)
         self.consult_panel.sig_accept_requested.connect(self.open_call)
         self.consult_panel.sig_call_requested.connect(self.open_call)
+        self.queue_view.sig_call_requested.connect(self.open_call)
         self.consult_panel.sig_missed_requested.connect(self._missed)
         self.consult_panel.sig_save_requested.connect(self._save_record)
         self.consult_panel.sig_finish_requested.connect(self._finish)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from workstation.models.queue import QueueFilterProxy, QueueModel
+from workstation.ui.doctor.consult_panel import CALLABLE
 from workstation.ui.i18n import LanguageAware
 from workstation.ui.widgets import badge_size, paint_badge
 
@@ -85,6 +87,7 @@ class WaitingDelegate(QStyledItemDelegate):
 class QueueView(LanguageAware, QWidget):
     sig_selected = Signal(int)  # appointment id
     sig_cleared = Signal()
+    sig_call_requested = Signal(int)  # "video call" from the row's context menu
 
     def __init__(self, *, model: QueueModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,6 +132,8 @@ class QueueView(LanguageAware, QWidget):
         self.table.setItemDelegateForColumn(QueueModel.COL_STATUS, self.badges)
         self.table.setItemDelegateForColumn(QueueModel.COL_WAITING, self.waiting)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
         # a full reload (the snapshot after the cached queue, a resync) must not lose the doctor's patient
         self._kept: int | None = None
         self.proxy.modelAboutToBeReset.connect(self._remember_selection)
@@ -251,6 +256,25 @@ class QueueView(LanguageAware, QWidget):
         }
         for col, width in widths.items():
             self.table.setColumnWidth(col, width)
+
+    def call_menu(self, appointment_id: int) -> QMenu:
+        """The row's context menu: call a patient who is waiting, checked in or whose call was interrupted."""
+        menu = QMenu(self)
+        entry = self.model.entry_by_id(appointment_id)
+        act = menu.addAction(self.tr("Video call"))
+        act.setEnabled(entry is not None and entry.state in CALLABLE)
+        act.triggered.connect(lambda: self.sig_call_requested.emit(appointment_id))
+        return menu
+
+    def _context_menu(self, pos: Any) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        entry = self.proxy.entry(index.row())
+        self.select(entry.appointment_id)
+        menu = self.call_menu(entry.appointment_id)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def retranslate(self) -> None:
         self.lbl_title.setText(self.tr("Today's queue"))

@@ -106,9 +106,13 @@ class VideoView(QWidget):
                 f = QFont(self.font())
                 f.setPointSizeF(f.pointSizeF() * 0.85)
                 p.setFont(f)
-                tag = QRectF(r.x() + 6, r.y() + 4, r.width() - 12, p.fontMetrics().height() + 2)
+                fm = p.fontMetrics()
+                tag = QRectF(r.x() + 6, r.y() + 6, fm.horizontalAdvance(self.self_label) + 12, fm.height() + 4)
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(0, 0, 0, 150))  # readable on any picture
+                p.drawRoundedRect(tag, 4, 4)
                 p.setPen(QColor("#ffffff"))
-                p.drawText(tag, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.self_label)
+                p.drawText(tag, Qt.AlignmentFlag.AlignCenter, self.self_label)
         p.end()
         if remote is not None and self._unpresented:
             self._unpresented = False
@@ -157,7 +161,6 @@ class VideoPanel(LanguageAware, QFrame):
         head.addWidget(self.lbl_name)
         head.addWidget(self.lbl_state)
         head.addStretch(1)
-        head.addWidget(self.lbl_quality)
         head.addWidget(self.lbl_duration)
 
         self.view = VideoView(self)
@@ -201,6 +204,7 @@ class VideoPanel(LanguageAware, QFrame):
         layout.setContentsMargins(12, 10, 12, 10)
         layout.setSpacing(8)
         layout.addLayout(head)
+        layout.addWidget(self.lbl_quality)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.lbl_notice)
         layout.addLayout(controls)
@@ -230,6 +234,7 @@ class VideoPanel(LanguageAware, QFrame):
     def _state_changed(self, state: str, _reason: str) -> None:
         if state in (INTERRUPTED, ENDED):
             self.view.set_remote(None)
+            self.view.set_local(None)  # the camera is off between calls
         self.retranslate()
 
     def _quality_changed(self, q: Quality) -> None:
@@ -348,7 +353,9 @@ class VideoPanel(LanguageAware, QFrame):
         q = self._quality
         if self.session.state != CONNECTED or q.level == "unknown":
             self.lbl_quality.setText("")
+            self.lbl_quality.hide()
             return
+        self.lbl_quality.show()
         level = {"good": self.tr("Good"), "fair": self.tr("Fair"), "poor": self.tr("Poor")}[q.level]
         parts = [self.tr("Line: %1").replace("%1", level)]
         if q.rtt_ms is not None:
