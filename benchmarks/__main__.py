@@ -2,7 +2,8 @@
 
 Each benchmark starts the real server on a fresh database, prepares its data, measures, and prints its figures:
 ``--json`` prints one JSON object (for ``all``, ``backend``, ``workstation``, ``video``: one object keyed by
-benchmark name), every figure's key naming its unit (``_ms``, ``_per_s``, ``_s``) and ``goal_met`` saying whether the goal was reached. Progress goes to stderr.
+benchmark name), every figure's key naming its unit (``_ms``, ``_per_s``, ``_s``) and ``goal_met`` saying whether
+the goal was reached. Progress goes to stderr.
 The exit status is 0 when the runs completed, whatever the goals; 1 when a benchmark could not run.
 """
 from __future__ import annotations

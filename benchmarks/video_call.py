@@ -1,7 +1,8 @@
 """``video_call``: a video visit between two processes on loopback, beside aiortc's raw loopback in the same run.
 
 The server (demo data) gets one paid appointment with the demo doctor, brought to ``waiting`` by its account
-holder (real ``POST /appointments/{id}/check-in`` and ``/description``). Two processes (``benchmarks/video_child.py``):
+holder (real ``POST /appointments/{id}/check-in`` and ``/description``). Two processes
+(``benchmarks/video_child.py``):
 
 - the patient's phone: :class:`server.patient_call.PatientCall` on asyncio, sending marker frames (640x480, 30 fps,
   each carrying its counter and its send time) and a tone, receiving the doctor's picture and sound;
@@ -31,6 +32,11 @@ estimate settles), then the measured window (full: 600 s, quick: 20 s). Figures:
   counts it): aiortc's ``getStats``, once a second.
 
 ``CLINIC_BENCH_VIDEO_RAW=FILE`` also writes everything the two ends recorded (each frame's times) to FILE.
+
+``doctor_none_guard_applied``: PySide6 6.12.0 on Python 3.11 loses a reference to ``None`` on every void Qt call
+and the process would abort within minutes of a call; the workstation guards against it when it sees the leak
+(``workstation/services/qtfix.py``) and the doctor child says here whether it did, with
+``doctor_none_refs_lost_per_s``.
 
 Baseline, same run, after the call: :func:`benchmarks.video_loopback.run_loopback` — two aiortc peer connections
 in one process with the same marker tracks (full: ``BASELINE_FULL_S`` = 180 s, so its drift is also minute
@@ -229,7 +235,7 @@ def figures(doc: dict, pat: dict, base: dict, *, seconds: float, baseline_s: flo
         "doctor_cpu_pct": doc["cpu_pct"], "patient_cpu_pct": pat["cpu_pct"],
         "doctor_threads": doc["threads"], "patient_threads": pat["threads"],
         # PySide6 6.12.0 on Python 3.11 loses a reference to None per void call; without the guard the doctor's
-        # process aborts within minutes of a call (benchmarks/video_child.py, none_guard)
+        # process would abort within minutes of a call (workstation/services/qtfix.py)
         "doctor_none_guard_applied": doc.get("none_guard"),
         "doctor_none_refs_lost_per_s": -doc["none_refs_per_s"] if doc.get("none_refs_per_s") is not None else None,
         "machine_busy_pct": busy, "machine_cores": os.cpu_count(),
@@ -287,7 +293,7 @@ def gaps(times: list[float], start: float, end: float, *, over_s: float = 0.2, k
 
 
 def _by_window(rows: list[list[float]], start: float, end: float, window_s: float) -> list[list[float]]:
-    n = max(1, int((end - start) // window_s))
+    n = max(1, int((end - start) / window_s + 0.01))  # a window of 599.99 s is ten minutes
     out: list[list[float]] = [[] for _ in range(n)]
     for row in rows:
         i = int((row[0] - start) // window_s)

@@ -117,35 +117,11 @@ class Window:
         return {"window": [self.start_wall, self.end_wall],
                 "cpu_s": round(self._cpu1 - self._cpu0, 3),
                 "cpu_pct": round((self._cpu1 - self._cpu0) / wall * 100, 1),
-                # references to None gained (+) or lost (-) a second: see none_guard()
+                # references to None gained (+) or lost (-) a second: see workstation/services/qtfix.py
                 "none_refs_per_s": round((self._none1 - self._none0) / wall, 1),
                 # per group of threads: % of one core used, and % of the time runnable but waiting for a CPU
                 "threads": {name: {"threads": n, "cpu_pct": round(cpu, 1), "cpu_wait_pct": round(wait, 1)}
                             for name, n, cpu, wait in threads if cpu >= 0.3 or wait >= 0.3}}
-
-
-def none_guard() -> bool:
-    """PySide6 6.12.0 on Python 3.11 returns ``None`` from every wrapped void method (``QWidget.update``,
-    ``QPainter.fillRect``, ``QTimer.start`` ...) without the reference it owes: each call takes one away from
-    ``None``. Python 3.12+ does not count references to ``None`` (immortal objects); 3.11 aborts when the count
-    reaches zero ("Fatal Python error: none_dealloc"), which a video call's painting (hundreds of such calls a
-    second) brings about within a minute or two. When the installed PySide6 shows the leak and nothing has guarded
-    against it yet, add 2**40 references to ``None`` (never freed anyway), so the benchmark measures the call
-    rather than the crash. Answers whether the guard was applied (reported with the figures)."""
-    import ctypes
-
-    from PySide6.QtCore import QObject
-
-    if sys.version_info >= (3, 12) or sys.getrefcount(None) > 1 << 39:  # immortal, or already guarded
-        return False
-    probe = QObject()
-    before = sys.getrefcount(None)
-    for _ in range(16):
-        probe.setObjectName("probe")  # a void method
-    if sys.getrefcount(None) > before - 8:
-        return False
-    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40  # ob_refcnt: the first field of every object
-    return True
 
 
 # ------------------------------------------------------------------------------------------------- the doctor
@@ -169,7 +145,9 @@ def doctor(args: dict) -> None:
 
     t_start = time.time()
     app = create_application([sys.argv[0]], language="zh_CN")  # theme, language, the GUI-thread collector
-    guarded = none_guard()
+    from workstation.services import qtfix
+
+    guarded = bool(qtfix.applied.get("none"))  # the workstation's own guard (services/qtfix.py)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 

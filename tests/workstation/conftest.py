@@ -5,10 +5,10 @@
 from __future__ import annotations
 
 import gc
-import time
-from concurrent.futures import ThreadPoolExecutor
 import os
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 

@@ -139,6 +139,7 @@ class CallSession(QObject):
         self._out_meter = RateMeter()
         self._tasks: set[asyncio.Future[Any]] = set()
         self._closed = False
+        self._last_beat: float | None = None
         hub.sig_events.connect(self._on_events)
         self._heartbeat = QTimer(self)
         self._heartbeat.setInterval(int(HEARTBEAT_S * 1000))
@@ -277,7 +278,8 @@ class CallSession(QObject):
         segment = call.get("segment") or {}
         servers = [RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
                    for s in call.get("ice_servers") or []]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers or None))
+        # an empty list, not None: with None aiortc falls back to a public STUN server abroad
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         line = _Line(segment_id=int(segment["id"]), seq=int(segment.get("seq") or 1), pc=pc)
         self.line = line
         assert self.video is not None and self.audio is not None
@@ -303,6 +305,7 @@ class CallSession(QObject):
             return
         if self.line is line and self.state == CALLING:
             self._set_state(RINGING)
+        self._last_beat = None
         self._heartbeat.start()
 
     def _take_call(self, call: dict[str, Any]) -> None:
@@ -363,6 +366,12 @@ class CallSession(QObject):
         if line is None or line.closed:
             return
         now = time.monotonic()
+        late = self._last_beat is not None and now - self._last_beat > HEARTBEAT_S + 1.0
+        self._last_beat = now
+        if late:
+            # this process itself stalled (a busy machine, a modal dialog's long paint): the echoes and
+            # pictures are likely waiting in the socket; read them before judging the line
+            return
         if line.channel is not None and line.channel.readyState == "open":
             line.ping_seq += 1
             line.channel.send(f"ping {line.ping_seq} {now:.6f}")
@@ -508,9 +517,11 @@ class CallSession(QObject):
             report = {}
         received = lost = octets = 0
         for stat in report.values():
-            if getattr(stat, "type", "") == "inbound-rtp" and getattr(stat, "kind", "") == "video":
+            kind = getattr(stat, "type", "")
+            if kind == "inbound-rtp" and getattr(stat, "kind", "") == "video":
                 received += int(getattr(stat, "packetsReceived", 0) or 0)
                 lost += max(0, int(getattr(stat, "packetsLost", 0) or 0))
+            elif kind == "transport":  # aiortc counts bytes per transport, not per RTP stream
                 octets += int(getattr(stat, "bytesReceived", 0) or 0)
         now = time.monotonic()
         if line.last_stats is not None and line.last_stats_at is not None:

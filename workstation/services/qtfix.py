@@ -1,10 +1,16 @@
-"""A guard against a reference-counting bug in some PySide6 releases (seen in 6.12.0).
+"""Guards against reference-counting bugs in some PySide6 releases (seen in 6.12.0 on Python 3.11).
 
-``SignalInstance.emit()`` and ``SignalInstance.disconnect()`` return ``True``/``False`` without taking a
-reference to it, so every call takes one reference away from Python's ``True`` (or ``False``). After a few
-thousand emits ``True`` is "freed" and the interpreter aborts ("Fatal Python error: bool_dealloc") — in the
-middle of a workday, for a queue receiving events. The guard is applied once, on import, and only when a probe
-shows the installed PySide6 has the bug: it gives back the missing reference after each call.
+- ``SignalInstance.emit()`` and ``SignalInstance.disconnect()`` return ``True``/``False`` without taking a
+  reference to it, so every call takes one reference away from Python's ``True`` (or ``False``). After a few
+  thousand emits ``True`` is "freed" and the interpreter aborts ("Fatal Python error: bool_dealloc") — in the
+  middle of a workday, for a queue receiving events. Patched: the missing reference is given back after each call.
+- Every wrapped method that returns nothing (``QWidget.update``, ``QPainter.fillRect``, ``QTimer.start``, which
+  qasync calls for each callback) returns ``None`` without its reference: one reference lost per call, hundreds a
+  second during a video call, and Python 3.11 aborts when ``None``'s count reaches zero ("none_dealloc"), within
+  a minute or two of a call (found by the video_call benchmark). Too many methods to wrap: ``None`` is given
+  2**40 extra references once (it is never freed anyway; Python 3.12 makes it immortal the same way).
+
+Each guard is applied once, on import, and only when a probe shows the installed PySide6 has the bug.
 """
 from __future__ import annotations
 
@@ -52,8 +58,25 @@ def _patch(name: str) -> None:
     setattr(SignalInstance, name, fixed)
 
 
+IMMORTAL = 1 << 40
+
+
+def _guard_none() -> bool:
+    """Probe a void method; if it loses references to ``None``, make ``None`` effectively immortal."""
+    if sys.version_info >= (3, 12) or sys.getrefcount(None) > IMMORTAL // 2:  # immortal already, or guarded
+        return False
+    probe = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(PROBES):
+        probe.setObjectName("probe")  # a void method
+    if sys.getrefcount(None) > before - PROBES // 2:
+        return False
+    ctypes.c_ssize_t.from_address(id(None)).value += IMMORTAL  # ob_refcnt, the first field of every object
+    return True
+
+
 def install() -> dict[str, bool]:
-    """Probe and patch (idempotent). Returns which methods were patched."""
+    """Probe and patch (idempotent). Returns which guards were applied (``emit``, ``disconnect``, ``none``)."""
     if applied:
         return applied
     probe = _Probe()
@@ -67,9 +90,10 @@ def install() -> dict[str, bool]:
 
     applied["emit"] = _leaks(lambda: probe.sig.emit(1))
     applied["disconnect"] = _leaks(reconnect)
-    for name, leaking in applied.items():
+    for name, leaking in list(applied.items()):
         if leaking:
             _patch(name)
+    applied["none"] = _guard_none()
     return applied
 
 
