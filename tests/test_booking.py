@@ -204,6 +204,38 @@ def test_one_active_appointment_per_patient_doctor_and_day(api: httpx.Client, db
                 notice_version=acc["notice"]).status_code == 201
 
 
+def test_requests_the_fast_path_does_not_take_get_the_declared_routes_answers(api: httpx.Client, db_engine: Engine,
+                                                                              clinic: dict[str, Any]) -> None:
+    """server/appointments/routes.py answers plain bookings itself and hands every other request to the declared
+    route: FastAPI's validation, authentication and lax parsing answer exactly as they did."""
+    acc = holder(api, db_engine)
+    ok = {"patient_id": acc["patient_id"], "slot_id": clinic["slots"][0], "notice_version": acc["notice"]}
+    url = f"{V1}/appointments"
+    cases = [
+        ({}, ok, 401, "unauthenticated"),
+        ({"Authorization": "Basic abc"}, ok, 401, "unauthenticated"),
+        ({"Authorization": "Bearer nope"}, ok, 401, "session_expired"),
+        (acc["headers"], {**ok, "slot_id": 0}, 422, "validation_error"),
+        (acc["headers"], {**ok, "slot_id": 2**53 + 1}, 422, "validation_error"),
+        (acc["headers"], {**ok, "slot_id": "x"}, 422, "validation_error"),
+        (acc["headers"], {"patient_id": acc["patient_id"], "slot_id": clinic["slots"][0]}, 422, "validation_error"),
+        (acc["headers"], [ok], 422, "validation_error"),
+    ]
+    for headers, body, status, code in cases:
+        r = api.post(url, headers=headers, json=body)
+        assert (r.status_code, r.json()["code"]) == (status, code), (headers, body, r.text)
+    r = api.post(url, headers={**acc["headers"], "Content-Type": "application/json"}, content=b'{"patient_id": 1,')
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error")
+    assert r.json()["details"][0]["type"] == "json_invalid"
+    r = api.post(url, headers=acc["headers"], json={**ok, "slot_id": 0, "patient_id": "x"})
+    assert [d["field"] for d in r.json()["details"]] == ["patient_id", "slot_id"]
+    # what pydantic's lax mode accepts (digits in a string, an extra key) books through the declared route
+    r = api.post(url, headers=acc["headers"], json={**ok, "slot_id": str(ok["slot_id"]), "note": "x"})
+    assert r.status_code == 201, r.text
+    assert api.post(url, headers=acc["headers"], json=ok).json()["code"] == "duplicate_booking"
+    assert slot_row(db_engine, clinic["slots"][0])["booked"] == 1
+
+
 def test_a_slot_that_has_started_cannot_be_booked(api: httpx.Client, db_engine: Engine, admin: dict[str, str]
                                                   ) -> None:
     doc = make_doctor(api, admin)
