@@ -59,6 +59,9 @@ def create_app() -> FastAPI:
         app.include_router(router, prefix=API)
     if not settings.production:
         app.include_router(sms, prefix=API)
+    from server.appointments.routes import install_fast_path
+
+    install_fast_path(app, prefix=API)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and database check")
     def healthz() -> dict[str, str]:

@@ -40,7 +40,7 @@ def default_workers(*, sqlite: bool) -> int:
     """PostgreSQL, the production database: a process per core (at most 8). SQLite, the development, demo and
     embedded set-up: one process (less memory, and its short-lived caches are exact within one process). Several
     SQLite workers do scale on Linux, where they queue for the write lock with ``flock`` and get connections
-    spread by SO_REUSEPORT (docs/benchmarks.md: 2 workers ~308 bookings/s on 2 cores against ~215/s with 1);
+    spread by SO_REUSEPORT (docs/benchmarks.md: 2 workers ~520 bookings/s at most on 2 cores against ~380/s with 1);
     without those (Windows) a second worker meets SQLite's sleeping busy handler and gains nothing."""
     return 1 if sqlite else max(1, min(os.cpu_count() or 1, 8))
 

@@ -204,6 +204,38 @@ def test_one_active_appointment_per_patient_doctor_and_day(api: httpx.Client, db
                 notice_version=acc["notice"]).status_code == 201
 
 
+def test_requests_the_fast_path_does_not_take_get_the_declared_routes_answers(api: httpx.Client, db_engine: Engine,
+                                                                              clinic: dict[str, Any]) -> None:
+    """server/appointments/routes.py answers plain bookings itself and hands every other request to the declared
+    route: FastAPI's validation, authentication and lax parsing answer exactly as they did."""
+    acc = holder(api, db_engine)
+    ok = {"patient_id": acc["patient_id"], "slot_id": clinic["slots"][0], "notice_version": acc["notice"]}
+    url = f"{V1}/appointments"
+    cases = [
+        ({}, ok, 401, "unauthenticated"),
+        ({"Authorization": "Basic abc"}, ok, 401, "unauthenticated"),
+        ({"Authorization": "Bearer nope"}, ok, 401, "session_expired"),
+        (acc["headers"], {**ok, "slot_id": 0}, 422, "validation_error"),
+        (acc["headers"], {**ok, "slot_id": 2**53 + 1}, 422, "validation_error"),
+        (acc["headers"], {**ok, "slot_id": "x"}, 422, "validation_error"),
+        (acc["headers"], {"patient_id": acc["patient_id"], "slot_id": clinic["slots"][0]}, 422, "validation_error"),
+        (acc["headers"], [ok], 422, "validation_error"),
+    ]
+    for headers, body, status, code in cases:
+        r = api.post(url, headers=headers, json=body)
+        assert (r.status_code, r.json()["code"]) == (status, code), (headers, body, r.text)
+    r = api.post(url, headers={**acc["headers"], "Content-Type": "application/json"}, content=b'{"patient_id": 1,')
+    assert (r.status_code, r.json()["code"]) == (422, "validation_error")
+    assert r.json()["details"][0]["type"] == "json_invalid"
+    r = api.post(url, headers=acc["headers"], json={**ok, "slot_id": 0, "patient_id": "x"})
+    assert [d["field"] for d in r.json()["details"]] == ["patient_id", "slot_id"]
+    # what pydantic's lax mode accepts (digits in a string, an extra key) books through the declared route
+    r = api.post(url, headers=acc["headers"], json={**ok, "slot_id": str(ok["slot_id"]), "note": "x"})
+    assert r.status_code == 201, r.text
+    assert api.post(url, headers=acc["headers"], json=ok).json()["code"] == "duplicate_booking"
+    assert slot_row(db_engine, clinic["slots"][0])["booked"] == 1
+
+
 def test_a_slot_that_has_started_cannot_be_booked(api: httpx.Client, db_engine: Engine, admin: dict[str, str]
                                                   ) -> None:
     doc = make_doctor(api, admin)
@@ -448,6 +480,90 @@ def service_db(live_server: Any) -> Iterator[Any]:
     db = Database(settings)
     yield db
     db.dispose()
+
+
+def test_a_bookings_rows_read_back_like_the_orms(api: httpx.Client, service_db: Any, clinic: dict[str, Any]
+                                                 ) -> None:
+    """On SQLite the booking's write section writes its rows without SQLAlchemy (appointments/service.py): the
+    appointment, the event and the audit entry must read back exactly as the answer and the audit chain say."""
+    from server.appointments.models import Appointment
+    from server.audit.models import AuditEntry
+    from server.audit.service import entry_hash, verify
+    from server.events.models import Event
+
+    acc = holder(api, service_db.engine, name="张核对")
+    a = book(api, acc["headers"], patient_id=acc["patient_id"], slot_id=clinic["slots"][3],
+             notice_version=acc["notice"]).json()
+    with service_db.session(write=False) as s:
+        appt = s.get(Appointment, a["id"])
+        ev = s.execute(select(Event).where(Event.object_type == "appointment", Event.object_id == a["id"])
+                       ).scalar_one()
+        entry = s.execute(select(AuditEntry).where(AuditEntry.object_type == "appointment",
+                                                   AuditEntry.object_id == a["id"])).scalar_one()
+        prev = s.execute(select(AuditEntry.hash).where(AuditEntry.id < entry.id).order_by(AuditEntry.id.desc())
+                         .limit(1)).scalar()
+        assert list(verify(s)) == []
+    for key in ("starts_at", "ends_at", "hold_expires_at", "created_at"):
+        assert getattr(appt, key) == dt.datetime.fromisoformat(a[key]), key
+        assert getattr(appt, key).utcoffset() == dt.timedelta(hours=8)
+    assert (appt.number, appt.status, appt.account_id, appt.patient_id, appt.slot_id, appt.fee_fen) == (
+        a["number"], "pending_payment", acc["account_id"], acc["patient_id"], clinic["slots"][3], 3000)
+    assert (appt.end_reason, appt.diagnosis_code, appt.diagnosis_name, appt.notes) == ("", "", "", "")
+    assert appt.paid_at is None and appt.payment_id is None and appt.eligibility_visit_id is not None
+    assert (ev.kind, ev.topic, ev.doctor_id, ev.account_id) == ("appointment.pending_payment", "clinical",
+                                                                clinic["doctor"]["id"], acc["account_id"])
+    assert ev.payload == {"appointment_id": a["id"], "number": a["number"], "status": "pending_payment",
+                          "status_label": "待支付", "doctor_id": clinic["doctor"]["id"],
+                          "patient_id": acc["patient_id"], "patient_name": "张核对", "starts_at": a["starts_at"],
+                          "ends_at": a["ends_at"], "waiting_since": None, "called_at": None, "completed_at": None}
+    assert (entry.action, entry.actor_type, entry.actor_id, entry.result) == (
+        "appointment.pending_payment", "account", acc["account_id"], "ok")
+    assert entry.details == {**ev.payload, "from": None, "fee_fen": 3000, "hold_expires_at": a["hold_expires_at"]}
+    assert entry.at.utcoffset() == dt.timedelta(hours=8) and ev.at <= entry.at
+    assert entry.prev_hash == prev and entry.hash == entry_hash(prev, entry)
+
+
+@pytest.mark.parametrize("change", ["duplicate", "patient_removed", "slot_taken"])
+def test_what_changes_between_the_checks_and_the_write_is_refused(api: httpx.Client, db_engine: Engine,
+                                                                  service_db: Any, admin: dict[str, str],
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  change: str) -> None:
+    """A booking reads its checks first and re-checks in the write transaction: a change committed in between
+    (another booking of the patient with the doctor that day, the patient removed, the last place taken) is
+    refused there with the same answer as when it was seen first, and writes nothing."""
+    from server.actor import Actor
+    from server.appointments import service
+    from server.catalogue import service as catalogue
+    from server.errors import AppError
+    from server.patients.models import Patient
+
+    doc = make_doctor(api, admin)
+    slots = [s["id"] for s in make_schedule(api, admin, doctor_id=doc["id"], start=future_start(days=4, hour=14),
+                                            minutes=30, slot_minutes=15, capacity=1)["slots"]]
+    acc, other = holder(api, db_engine), holder(api, db_engine)
+    checks = catalogue.check_eligibility
+
+    def meanwhile(session: Session, **kw: Any) -> Any:
+        result = checks(session, **kw)
+        if change == "duplicate":
+            assert book(api, acc["headers"], patient_id=acc["patient_id"], slot_id=slots[1],
+                        notice_version=acc["notice"]).status_code == 201
+        elif change == "slot_taken":
+            assert book(api, other["headers"], patient_id=other["patient_id"], slot_id=slots[0],
+                        notice_version=other["notice"]).status_code == 201
+        else:
+            with Session(db_engine) as s, s.begin():
+                s.get(Patient, acc["patient_id"]).removed_at = now()
+        return result
+
+    monkeypatch.setattr(catalogue, "check_eligibility", meanwhile)
+    with service_db.session() as s, pytest.raises(AppError) as refused:
+        service.book(s, actor=Actor("account", acc["account_id"]), account_id=acc["account_id"],
+                     patient_id=acc["patient_id"], slot_id=slots[0], notice_version=acc["notice"])
+    expected = {"duplicate": ("duplicate_booking", 409), "slot_taken": ("slot_full", 409),
+                "patient_removed": ("not_found", 404)}[change]
+    assert (refused.value.code, refused.value.status) == expected
+    assert slot_row(db_engine, slots[0])["booked"] == (1 if change == "slot_taken" else 0)
 
 
 def _confirm(db: Any, appt: int, payment: int) -> Any:

@@ -33,7 +33,9 @@ def take_chain_lock(session: Session) -> None:
     session.info["chain_locked"] = True
 
 
-def _canonical(entry: AuditEntry) -> bytes:
+def _canonical(entry: Any) -> bytes:
+    """The hashed form of an entry: an AuditEntry, or anything with its attributes (server/appointments'
+    SQLite write section hashes a row it inserts without the ORM)."""
     body = {
         "at": entry.at.isoformat(timespec="microseconds"),
         "actor_type": entry.actor_type,
@@ -48,7 +50,7 @@ def _canonical(entry: AuditEntry) -> bytes:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
-def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+def entry_hash(prev_hash: str, entry: Any) -> str:
     return hashlib.sha256(prev_hash.encode() + b"|" + _canonical(entry)).hexdigest()
 
 
