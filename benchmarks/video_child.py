@@ -35,19 +35,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-
-def emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, separators=(",", ":")) + "\n")
-    sys.stdout.flush()
-
-
-def _stdin_lines(callback) -> None:
-    """Each line of stdin to ``callback`` (from a thread); ``None`` at EOF."""
-    def run() -> None:
-        for line in sys.stdin:
-            callback(line.strip())
-        callback(None)
-    threading.Thread(target=run, name="stdin", daemon=True).start()
+from benchmarks.ws_child import _stdin_lines, emit
 
 
 def _group(name: str) -> str:

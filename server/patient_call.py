@@ -172,7 +172,27 @@ class _Pacer:
         return n
 
 
-class MarkerVideoTrack(MediaStreamTrack):
+class _PacedTrack(MediaStreamTrack):
+    """A track whose frame *n* is built on demand when its pacer says it is due (``self._pacer``,
+    ``build_frame(n)`` of the subclass)."""
+
+    _pacer: _Pacer
+    frames_sent: int
+
+    def build_frame(self, n: int) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    async def recv(self) -> Any:
+        if self.readyState != "live":
+            raise MediaStreamError
+        n = await self._pacer.next()
+        if self.readyState != "live":
+            raise MediaStreamError
+        self.frames_sent += 1
+        return self.build_frame(n)
+
+
+class MarkerVideoTrack(_PacedTrack):
     """A camera stand-in: ``width`` x ``height`` yuv420p frames at ``fps``, moving, each carrying a
     :class:`Marker` (counter = the frame's slot number since the first frame; ``sent_us`` = ``time.time()`` when
     it was built). ``frames_sent`` and ``frames_skipped`` count what was built and what a late consumer missed."""
@@ -253,14 +273,6 @@ class MarkerVideoTrack(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         return frame
 
-    async def recv(self) -> av.VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        n = await self._pacer.next()
-        if self.readyState != "live":
-            raise MediaStreamError
-        self.frames_sent += 1
-        return self.build_frame(n)
 
 
 def _bounce(pos: int, span: int) -> int:
@@ -271,7 +283,7 @@ def _bounce(pos: int, span: int) -> int:
     return p if p <= span else 2 * span - p
 
 
-class ToneAudioTrack(MediaStreamTrack):
+class ToneAudioTrack(_PacedTrack):
     """A microphone stand-in: a sine tone (default 440 Hz) as s16 mono frames of ``ptime`` (20 ms) at
     ``sample_rate`` (48 kHz), paced by the clock like :class:`MarkerVideoTrack` (a late consumer gets the frame due
     now: ``pts``, the sample index, jumps and the phase stays continuous with it)."""
@@ -302,14 +314,6 @@ class ToneAudioTrack(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, self.sample_rate)
         return frame
 
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        n = await self._pacer.next()
-        if self.readyState != "live":
-            raise MediaStreamError
-        self.frames_sent += 1
-        return self.build_frame(n)
 
 
 # ------------------------------------------------------------------------------------------ receiving media

@@ -69,17 +69,13 @@ def _pending(track: Any) -> int:
     return queue.qsize() if queue is not None else 0
 
 
-class RemotePicture(QObject):
-    """Reads a remote video track on the loop; emits ``sig_picture(Picture)`` for the newest frames."""
-
-    sig_picture = Signal(object)
+class _TrackReader(QObject):
+    """Reads a remote track on the loop for as long as it is attached, every frame to :meth:`take`."""
 
     def __init__(self, *, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.meter = RateMeter()
         self.received = 0
-        self.skipped = 0
-        self.size: tuple[int, int] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def attach(self, track: Any) -> None:
@@ -99,38 +95,48 @@ class RemotePicture(QObject):
                 return
             self.received += 1
             self.meter.tick()
-            if _pending(track):
-                self.skipped += 1  # a newer frame is already here: draw that one
-                continue
-            try:
-                picture = picture_from_frame(frame)
-            except Exception:
-                log.exception("could not convert a received frame")
-                continue
-            self.size = (picture.rgb.shape[1], picture.rgb.shape[0])
-            self.sig_picture.emit(picture)
+            self.take(track, frame)
+
+    def take(self, track: Any, frame: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
 
 
-class RemoteSound(QObject):
+class RemotePicture(_TrackReader):
+    """Reads a remote video track on the loop; emits ``sig_picture(Picture)`` for the newest frames."""
+
+    sig_picture = Signal(object)
+
+    def __init__(self, *, parent: QObject | None = None) -> None:
+        super().__init__(parent=parent)
+        self.skipped = 0
+        self.size: tuple[int, int] | None = None
+
+    def take(self, track: Any, frame: Any) -> None:
+        if _pending(track):
+            self.skipped += 1  # a newer frame is already here: draw that one
+            return
+        try:
+            picture = picture_from_frame(frame)
+        except Exception:  # a frame that cannot be converted is dropped, the call goes on
+            log.exception("could not convert a received frame")
+            return
+        self.size = (picture.rgb.shape[1], picture.rgb.shape[0])
+        self.sig_picture.emit(picture)
+
+
+class RemoteSound(_TrackReader):
     """Reads a remote audio track on the loop and plays it when the computer has a speaker; without one it is
     still read (and dropped), so aiortc's queue never grows."""
 
     def __init__(self, *, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.meter = RateMeter()
-        self.received = 0
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(parent=parent)
         self._sink: Any = None
         self._io: Any = None
-
-    def attach(self, track: Any) -> None:
-        self.detach()
-        self._task = asyncio.ensure_future(self._read(track))
+        self._opened = False
 
     def detach(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        super().detach()
+        self._opened = False
         if self._sink is not None:
             self._sink.stop()
             self._sink = self._io = None
@@ -150,19 +156,11 @@ class RemoteSound(QObject):
         self._sink.setBufferSize(rate * channels * 2 // 5)  # 200 ms: a late sink drops, never lags further
         self._io = self._sink.start()
 
-    async def _read(self, track: Any) -> None:
-        opened = False
-        while True:
-            try:
-                frame = await track.recv()
-            except (MediaStreamError, asyncio.CancelledError):
-                return
-            self.received += 1
-            self.meter.tick()
-            if not opened:
-                opened = True
-                self._open(frame.sample_rate, len(frame.layout.channels))
-            if self._io is not None and self._sink is not None:
-                data = bytes(frame.planes[0])[: frame.samples * 2 * len(frame.layout.channels)]
-                if self._sink.bytesFree() >= len(data):
-                    self._io.write(data)
+    def take(self, track: Any, frame: Any) -> None:
+        if not self._opened:
+            self._opened = True
+            self._open(frame.sample_rate, len(frame.layout.channels))
+        if self._io is not None and self._sink is not None:
+            data = bytes(frame.planes[0])[: frame.samples * 2 * len(frame.layout.channels)]
+            if self._sink.bytesFree() >= len(data):
+                self._io.write(data)
