@@ -146,3 +146,14 @@ def db_engine(live_server: LiveServer) -> Iterator[object]:
     engine = create_engine(live_server.database_url)
     yield engine
     engine.dispose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass skips tests marked ``db_independent`` (pure models, media, the benchmark smokes that
+    start their own SQLite servers): they prove nothing more the second time and cost minutes."""
+    if not os.environ.get("CLINIC_TEST_DATABASE_URL"):
+        return
+    skip = pytest.mark.skip(reason="database-independent: runs in the SQLite pass")
+    for item in items:
+        if item.get_closest_marker("db_independent"):
+            item.add_marker(skip)

@@ -23,7 +23,7 @@ pytest.importorskip("qasync")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = [pytest.mark.slow, pytest.mark.integration]
+pytestmark = [pytest.mark.slow, pytest.mark.integration, pytest.mark.db_independent]
 
 
 def test_video_call_quick() -> None:

@@ -5,9 +5,12 @@ import gc
 import threading
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QObject
 
 from workstation.services.gc_guard import MainThreadGarbageCollector
+
+pytestmark = pytest.mark.db_independent
 
 
 class _Node(QObject):

@@ -9,6 +9,8 @@ import pytest
 
 from workstation.models.icd10 import DEFAULT_PATH, Icd10Catalog, Icd10SearchModel, default_catalog
 
+pytestmark = pytest.mark.db_independent
+
 SERVER_PATTERN = re.compile(r"^[A-Z][0-9]{2}(\.[0-9]{1,2})?$")  # server/consultation/schemas.py ICD10_PATTERN
 
 

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pytest
 from aiortc import RTCPeerConnection
 
 from server.patient_call import MarkerVideoTrack, decode_marker
@@ -25,6 +26,8 @@ from workstation.services.media.sources import (
 from workstation.services.media.sources import (
     TestPatternSource as PatternSource,
 )
+
+pytestmark = pytest.mark.db_independent
 
 T = 20000
 

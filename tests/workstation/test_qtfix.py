@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from PySide6.QtCore import QObject, Signal
 
 from workstation.services import qtfix
+
+pytestmark = pytest.mark.db_independent
 
 
 class Emitter(QObject):

@@ -18,6 +18,8 @@ from workstation.models.queue import (
     synthetic_entries,
 )
 
+pytestmark = pytest.mark.db_independent
+
 DAY = dt.date(2026, 3, 2)
 
 

@@ -24,6 +24,8 @@ from workstation.ui.settings_dialog import SettingsDialog, SettingsValues, valid
 from workstation.ui.signin import SignInDialog
 from workstation.ui.widgets import FieldGrid
 
+pytestmark = pytest.mark.db_independent
+
 
 @pytest.fixture(autouse=True)
 def _zh(qapp: Any) -> Iterator[None]:
