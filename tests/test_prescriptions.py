@@ -467,3 +467,34 @@ def test_staff_reads_by_role(api: httpx.Client, db_engine: Engine, clinic: dict[
     assert all(p["status"] != "draft" for p in queue)
     chart = api.get(f"{V1}/staff/appointments/{appt}/chart", headers=clinic["headers"])
     assert chart.status_code == 200 and chart.json()["previous_prescriptions"] == []
+
+
+def test_racing_reviews_and_numbers(live_server: LiveServer, api: httpx.Client, db_engine: Engine,
+                                    clinic: dict[str, Any], pharm: dict[str, str]) -> None:
+    """Two pharmacists approve the same prescription at once: one issues it (one SMS, one pair of events), the
+    other is refused. Drafts made at once get distinct numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    acc, appt = visit(api, db_engine, clinic)
+    rx = signed_rx(api, clinic, appt)
+    other = pharmacist(db_engine)
+
+    def approve_as(headers: dict[str, str]) -> int:
+        with live_server.client() as c:
+            return c.post(rx_url(rx, "approve"), headers=headers).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(pool.map(approve_as, [pharm, other, pharm, other]))
+    assert codes == [200, 409, 409, 409], codes
+    assert len(rx_events(db_engine, rx["id"], "prescription.issued")) == 1
+    assert len(sms_to(api, acc["mobile"], kind="prescription_issued")) == 1
+
+    def draft(_: int) -> str:
+        with live_server.client() as c:
+            r = c.post(f"{V1}/staff/appointments/{appt}/prescriptions", headers=clinic["headers"], json=GOOD_DRAFT)
+            assert r.status_code == 201, r.text
+            return r.json()["no"]
+
+    with ThreadPoolExecutor(6) as pool:
+        numbers = list(pool.map(draft, range(6)))
+    assert len(set(numbers)) == 6
