@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import signal
 import subprocess
@@ -55,12 +56,16 @@ def test_demo_his_patients_have_valid_distinct_id_numbers() -> None:
 
 
 def test_drug_catalogue_is_complete() -> None:
-    assert len(cat.DRUGS) >= 60
-    assert len({d.code for d in cat.DRUGS}) == len(cat.DRUGS)
-    controlled = {d.generic_name: d.controlled for d in cat.DRUGS if d.controlled}
-    assert controlled["硫酸吗啡缓释片"] == "narcotic" and controlled["芬太尼透皮贴剂"] == "narcotic"
-    assert controlled["地西泮片"] == "psychotropic" and controlled["阿普唑仑片"] == "psychotropic"
-    assert all(d.price_fen > 0 and d.form and d.strength and d.unit for d in cat.DRUGS)
+    from server.prescriptions.catalogue import drugs_from_file
+
+    drugs = drugs_from_file()
+    assert len(drugs) >= 120
+    assert len({d.code for d in drugs}) == len(drugs)
+    control = {d.generic_name: d.control for d in drugs}
+    assert control["硫酸吗啡缓释片"] == "narcotic" and control["盐酸羟考酮缓释片"] == "narcotic"
+    assert control["地西泮片"] == "psychotropic_2" and control["阿普唑仑片"] == "psychotropic_2"
+    assert control["盐酸哌甲酯片"] == "psychotropic_1"
+    assert all(d.price_fen > 0 and d.form and d.strength and d.unit and d.dose_per_unit > 0 for d in drugs)
 
 
 def test_simulator_plan_and_images() -> None:
@@ -108,8 +113,11 @@ def test_demo_data_contents(live_server: LiveServer, db_engine: Engine) -> None:
         fees = dict(c.execute(text("SELECT name, fee_fen FROM doctors")).all())
         for d in cat.DOCTORS:
             assert fees[d.name] == cat.TITLE_FEES_FEN[d.title]
-        drugs = dict(c.execute(text("SELECT code, pinyin FROM drugs")).all())
-        assert drugs["NE001"] == "ASPLCRP" and drugs["NE020"] == "DXPP"
+        drugs = {code: (json.loads(initials) if isinstance(initials, str) else initials, control)
+                 for code, initials, control in c.execute(text("SELECT code, initials, control FROM drugs")).all()}
+        assert len(drugs) >= 120  # the formulary of resources/catalogues/drugs.csv
+        assert drugs["NE001"] == (["ASPLCRP", "BASPL"], "ordinary")
+        assert drugs["NE033"] == (["DXPP"], "psychotropic_2")
         staff = dict(c.execute(text(
             "SELECT s.username, d.name FROM staff s JOIN doctors d ON d.id = s.doctor_id")).all())
         first_doctor = c.execute(text("SELECT name FROM doctors ORDER BY id LIMIT 1")).scalar_one()
