@@ -56,7 +56,6 @@ RULE = HexColor("#333333")
 WHITE = Color(1, 1, 1)
 
 # the drug table's columns, as x offsets from LEFT
-COL_INDEX = 2 * mm
 COL_NAME = 8 * mm
 COL_STRENGTH = 66 * mm
 COL_FORM = 88 * mm
@@ -291,7 +290,7 @@ def _drug_block(index: int, line: Mapping[str, Any]) -> _Block:
 
     def draw(pen: _Pen, top: float) -> None:
         base = top + 4.2 * mm
-        pen.text(LEFT + COL_INDEX, base, f"{index}.", RP_SIZE)
+        pen.text(LEFT + COL_NAME - 1.8 * mm, base, f"{index}.", RP_SIZE, anchor="right")
         pen.text(LEFT + COL_NAME, base, name, name_size, bold=True)
         pen.text(LEFT + COL_STRENGTH, base, strength, fit_size(strength, RP_SIZE - 0.5, COL_FORM - COL_STRENGTH
                                                                  - 2 * mm, minimum=6.5))
