@@ -303,3 +303,42 @@ def test_no_font_anywhere_names_what_to_install(monkeypatch: pytest.MonkeyPatch)
 def test_registered_once() -> None:
     assert fonts.cjk_font_name() == fonts.cjk_font_name() == fonts.REGISTERED_NAME
     assert fonts.registered_font_file() is not None
+
+
+# --- the QR encoder's mask choice -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("level", ["L", "M", "Q", "H"])
+@pytest.mark.parametrize("value", ["x", "https://hospital.example.cn/rx/verify/3f9c2a7be01d4c55a8e1c0ffee42d9b7",
+                                   "https://hospital.example.cn/rx/verify/" + "0123456789abcdef" * 8])
+def test_masked_layouts_are_reportlabs(value: str, level: str) -> None:
+    """The eight layouts re-masked in numpy are exactly what reportlab's own ``makeImpl(True, mask)`` lays out,
+    and the final code is reportlab's layout of the chosen mask."""
+    import numpy as np
+
+    from workstation.services.printing.qr import _new_code, encode, mask_penalty, masked_layouts
+
+    layouts = masked_layouts(_new_code(value, level))
+    for mask in range(8):
+        ref = _new_code(value, level)
+        ref.makeImpl(True, mask)
+        assert (np.array(ref.modules, dtype=bool) == layouts[mask]).all(), mask
+    scores = [mask_penalty(g) for g in layouts]
+    best = _new_code(value, level)
+    best.makeImpl(False, scores.index(min(scores)))
+    assert encode(value, level=level) == [[bool(m) for m in row] for row in best.modules]
+
+
+def test_mask_penalty_rules() -> None:
+    import numpy as np
+
+    from workstation.services.printing.qr import mask_penalty
+
+    light = np.zeros((21, 21), dtype=bool)
+    # N1: 42 runs of 21 (19 each); N2: 400 blocks (3 each); N3: none; N4: 0 % dark (10 × 10)
+    assert mask_penalty(light) == 42 * 19 + 400 * 3 + 100
+    checker = (np.indices((21, 21)).sum(axis=0) % 2).astype(bool)
+    assert mask_penalty(checker) == 0
+    finder_row = checker.copy()
+    finder_row[10, :] = False
+    finder_row[10, 5:12] = [1, 0, 1, 1, 1, 0, 1]       # light on both sides: two N3 hits, plus its light runs
+    assert mask_penalty(finder_row) - mask_penalty(checker) >= 80
