@@ -342,3 +342,15 @@ def test_mask_penalty_rules() -> None:
     finder_row[10, :] = False
     finder_row[10, 5:12] = [1, 0, 1, 1, 1, 0, 1]       # light on both sides: two N3 hits, plus its light runs
     assert mask_penalty(finder_row) - mask_penalty(checker) >= 80
+
+
+def test_memoised_polynomial_gives_the_same_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportlab.graphics.barcode.qrencoder import QRUtil
+
+    from workstation.services.printing import qr
+
+    values = [f"https://hospital.example.cn/rx/verify/{i:032x}" for i in range(5)] + ["短", "x" * 300]
+    fast = [qr.encode(v, level=lvl) for v in values for lvl in "LMQH"]
+    monkeypatch.setattr(QRUtil, "getErrorCorrectPolynomial", staticmethod(qr._ORIGINAL_EC_POLYNOMIAL))
+    assert not hasattr(QRUtil.getErrorCorrectPolynomial, "cache_info")
+    assert fast == [qr.encode(v, level=lvl) for v in values for lvl in "LMQH"]

@@ -10,6 +10,7 @@ confuse scanners.
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import Any
 
@@ -17,6 +18,14 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.barcode.qrencoder import QRUtil
+
+# The Reed-Solomon generator polynomial depends only on the number of error-correction codewords, yet reportlab
+# rebuilds it (dozens of polynomial multiplications) for every block of every code: a third of the encoding time.
+# It is a pure function whose result reportlab only reads (QRPolynomial.mod builds new polynomials), so it is
+# memoised once per process. tests/workstation/test_slip.py checks codes against the unmemoised original.
+_ORIGINAL_EC_POLYNOMIAL = QRUtil.getErrorCorrectPolynomial
+if not hasattr(_ORIGINAL_EC_POLYNOMIAL, "cache_info"):
+    QRUtil.getErrorCorrectPolynomial = staticmethod(functools.lru_cache(maxsize=None)(_ORIGINAL_EC_POLYNOMIAL))
 
 _FINDER_LIKE = (np.array([1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0], dtype=bool),
                 np.array([0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1], dtype=bool))

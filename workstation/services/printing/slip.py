@@ -94,16 +94,29 @@ def slip_filename(data: Mapping[str, Any]) -> str:
 
 # --- text helpers -------------------------------------------------------------------------------------------------
 
+_font_override: str | None = None   # set only under _render_lock, by render_slip(font_name=...)
+
+
+def _font() -> str:
+    return _font_override or cjk_font_name()
+
+
+def _latin(text: str) -> str:
+    """Under a standard-font override (the benchmark's baseline) every non-ASCII character becomes "X": the
+    same number of strings and characters, none that Helvetica lacks."""
+    return "".join(ch if ch.isascii() else "X" for ch in text) if _font_override else text
+
+
 def _width(text: str, size: float) -> float:
-    return stringWidth(text, cjk_font_name(), size)
+    return stringWidth(_latin(text), _font(), size)
 
 
 def wrap(text: str, size: float, width: float) -> list[str]:
     """Break ``text`` into lines no wider than ``width``: between any two CJK characters, and at spaces for Latin
     runs (a word longer than the line is broken where it must be)."""
-    font = cjk_font_name()
+    font = _font()
     lines: list[str] = []
-    for para in (text or "").splitlines() or [""]:
+    for para in _latin(text or "").splitlines() or [""]:
         line, line_w = "", 0.0
         i = 0
         while i < len(para):
@@ -151,12 +164,13 @@ class _Pen:
 
     def __init__(self, c: Canvas) -> None:
         self.c = c
-        self.font = cjk_font_name()
+        self.font = _font()
 
     def text(self, x: float, top: float, text: str, size: float, *, anchor: str = "left", bold: bool = False,
              color: Color = INK, char_space: float = 0.0) -> float:
         """Draw ``text`` with its baseline at ``top`` (from the page's top); returns its width."""
         c = self.c
+        text = _latin(text)
         w = _width(text, size) + char_space * max(len(text) - 1, 0)
         x0 = x - w if anchor == "right" else x - w / 2 if anchor == "centre" else x
         # Tc and Tr are graphics state, which outlives BT/ET (and reportlab emits "0 Tr" only when it thinks the
@@ -413,25 +427,32 @@ def _paginate(blocks: list[_Block], room: float) -> list[list[_Block]]:
 _render_lock = threading.Lock()
 
 
-def render_slip(data: Mapping[str, Any]) -> bytes:
+def render_slip(data: Mapping[str, Any], *, font_name: str | None = None) -> bytes:
     """The slip as PDF bytes. ``data`` is a ``SlipData`` dict (docs/api-contract.md). Thread-safe (reportlab's
-    shared font state is guarded); call it off the GUI thread — it takes a few milliseconds warm, a few hundred
-    the first time in a process (the font is parsed once)."""
-    cjk_font_name()  # parse/register the font outside the lock's hot path (it has its own lock)
+    shared font state is guarded); call it off the GUI thread — it takes ~15 ms warm, a few hundred the first
+    time in a process (the font is parsed once).
+
+    ``font_name``: another registered reportlab font instead of the CJK TrueType one; only the ``slip_render``
+    benchmark's baseline uses it (Latin text in Helvetica, nothing embedded)."""
+    global _font_override
+    if font_name is None:
+        cjk_font_name()  # parse/register the font before taking the lock (it has its own)
     with _render_lock:
         # no ASCII85 on top of Flate: 25 % smaller streams and no pure-Python encoding pass (restored after, as
         # rl_config is reportlab's process-wide setting)
         saved = rl_config.useA85
         rl_config.useA85 = 0
+        _font_override = font_name
         try:
             return _render(data)
         finally:
             rl_config.useA85 = saved
+            _font_override = None
 
 
 def _render(data: Mapping[str, Any]) -> bytes:
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=A5, invariant=True, pageCompression=1, initialFontName=cjk_font_name(),
+    c = Canvas(buf, pagesize=A5, invariant=True, pageCompression=1, initialFontName=_font(),
                initialFontSize=10)
     c.setTitle(f"{data.get('title') or '处方笺'} {data.get('no') or ''}".strip())
     c.setAuthor(str(data.get("hospital") or ""))
