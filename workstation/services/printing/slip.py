@@ -289,7 +289,7 @@ def _drug_block(index: int, line: Mapping[str, Any]) -> _Block:
 
     def draw(pen: _Pen, top: float) -> None:
         base = top + 4.2 * mm
-        pen.text(LEFT + COL_NAME - 1.8 * mm, base, f"{index}.", RP_SIZE, anchor="right")
+        pen.text(LEFT + COL_NAME - 2.4 * mm, base, f"{index}.", RP_SIZE, anchor="right")
         pen.text(LEFT + COL_NAME, base, name, name_size, bold=True)
         pen.text(LEFT + COL_STRENGTH, base, strength, fit_size(strength, RP_SIZE - 0.5, COL_FORM - COL_STRENGTH
                                                                  - 2 * mm, minimum=6.5))
