@@ -117,7 +117,7 @@ def test_a5_slip_on_a4_paper_is_not_enlarged(qapp: Any, slip_pdf: bytes, tmp_pat
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
     assert print_pdf(slip_pdf, printer) == 1
     _, (w, h), img = read_back(out)
-    assert abs(w - 595.3) < 3
+    assert abs(w - 595.3) < 3 and abs(h - 841.9) < 3
     # the slip's green stops where the A5 page ends: 1:1, centred across, from the top
     left = (595.3 - 419.5) / 2
     inside = img.getpixel((int(left + 5), 300))

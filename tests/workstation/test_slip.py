@@ -49,7 +49,7 @@ def render(pdf: bytes, *, page: int = 0, dpi: float = 72.0) -> Any:
 
 def field(text: str, label: str) -> str:
     """The value printed after ``label：`` (up to the next label or the end of the line)."""
-    m = re.search(re.escape(label) + r"：\s*(.*?)(?:\s+\S+：|$)", text, re.M)
+    m = re.search(re.escape(label) + r"：\s*(.*?)(?:\s+\S+：|$)", text, re.MULTILINE)
     assert m, f"no {label!r} in:\n{text}"
     return m.group(1).strip()
 
@@ -100,7 +100,7 @@ def test_back_matter(ordinary: tuple[dict, bytes]) -> None:
     data, pdf = ordinary
     (text,) = pages_text(pdf)
     # 02:31 UTC is 10:31 in China
-    assert re.search(r"^医师：\s*李慧敏\s*（电子签名 2026-11-26 10:31）", text, re.M), text
+    assert re.search(r"^医师：\s*李慧敏\s*（电子签名 2026-11-26 10:31）", text, re.MULTILINE), text
     assert data["doctor_name"] == "李慧敏"
     assert field(text, "药品金额") == "¥486.50"
     for box in ("审核药师", "调配药师", "核对药师", "发药药师"):
@@ -354,3 +354,20 @@ def test_memoised_polynomial_gives_the_same_codes(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(QRUtil, "getErrorCorrectPolynomial", staticmethod(qr._ORIGINAL_EC_POLYNOMIAL))
     assert not hasattr(QRUtil.getErrorCorrectPolynomial, "cache_info")
     assert fast == [qr.encode(v, level=lvl) for v in values for lvl in "LMQH"]
+
+
+def test_wrap_keeps_width_text_and_punctuation() -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from workstation.services.printing.fonts import cjk_font_name
+
+    text = LONG_DIAGNOSIS + " Helicobacter-pylori-associated-gastritis 幽门螺杆菌相关性胃炎。"
+    for width in (60.0, 90.0, 140.0, 300.0):
+        lines = slip.wrap(text, 10, width)
+        assert len(lines) > 1
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        for ln in lines:
+            hang = stringWidth("；", cjk_font_name(), 10)
+            assert stringWidth(ln, cjk_font_name(), 10) <= width + hang, (width, ln)
+            assert ln and ln[0] not in slip.NO_LINE_START, (width, ln)
+    assert slip.wrap("", 10, 100) == [""]

@@ -78,7 +78,7 @@ def signed_at_label(value: str | None) -> str:
     if not value:
         return ""
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(value)  # Python 3.11 reads a trailing "Z"
     except ValueError:
         return value
     if dt.tzinfo is not None:
@@ -111,9 +111,13 @@ def _width(text: str, size: float) -> float:
     return stringWidth(_latin(text), _font(), size)
 
 
+# closing punctuation never starts a line (避头点): it hangs past the margin instead, by less than one character
+NO_LINE_START = frozenset("，。、；：？！）》」』】〕”’,.;:?!)]%")
+
+
 def wrap(text: str, size: float, width: float) -> list[str]:
     """Break ``text`` into lines no wider than ``width``: between any two CJK characters, and at spaces for Latin
-    runs (a word longer than the line is broken where it must be)."""
+    runs (a word longer than the line is broken where it must be); closing punctuation stays on its line."""
     font = _font()
     lines: list[str] = []
     for para in _latin(text or "").splitlines() or [""]:
@@ -129,7 +133,7 @@ def wrap(text: str, size: float, width: float) -> list[str]:
             else:
                 j, token = i + 1, ch
             w = stringWidth(token, font, size)
-            if line_w + w <= width or not line:
+            if line_w + w <= width or not line or token in NO_LINE_START:
                 if line_w + w > width and len(token) > 1:   # a word wider than an empty line: split it
                     for c in token:
                         cw = stringWidth(c, font, size)
