@@ -170,3 +170,22 @@ def test_open_slip_preview_renders_and_shows(qtbot: Any) -> None:
     dlg = next(c for c in parent.children() if isinstance(c, PrintPreviewDialog))
     assert dlg._suggested_name == "处方笺_RX20261126000123.pdf"
     dlg.close()
+
+
+def test_open_slip_preview_reports_a_missing_font(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from workstation.services.printing import fonts, slip
+
+    def no_font(data: Any) -> bytes:
+        raise fonts.FontNotFound(fonts.INSTALL_HINT)
+
+    shown: list[str] = []
+    monkeypatch.setattr(slip, "render_slip", no_font)
+    monkeypatch.setattr(print_preview.QMessageBox, "warning", staticmethod(lambda p, t, m: shown.append(m)))
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    open_slip_preview(sample_slip("ordinary", drugs=1), parent=parent)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10000)
+    assert "fonts-wqy-zenhei" in shown[0]
+    assert not any(isinstance(c, PrintPreviewDialog) for c in parent.children())
