@@ -371,3 +371,26 @@ def test_wrap_keeps_width_text_and_punctuation() -> None:
             assert stringWidth(ln, cjk_font_name(), 10) <= width + hang, (width, ln)
             assert ln and ln[0] not in slip.NO_LINE_START, (width, ln)
     assert slip.wrap("", 10, 100) == [""]
+
+
+def test_finder_penalty_matches_a_plain_window_scan() -> None:
+    """N3 against the definition: every 11-module window of each row and column (quiet zone light)."""
+    import numpy as np
+
+    from workstation.services.printing.qr import _finder_penalty
+
+    patterns = ([1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1])
+
+    def plain(a: np.ndarray) -> int:
+        hits = 0
+        for row in a.tolist():
+            padded = [False] * 4 + row + [False] * 4
+            for s in range(len(padded) - 10):
+                hits += sum(padded[s:s + 11] == [bool(b) for b in p] for p in patterns)
+        return 40 * hits
+
+    rng = np.random.default_rng(5)
+    for size in (21, 25, 37):
+        for density in (0.3, 0.5, 0.7):
+            a = rng.random((size, size)) < density
+            assert _finder_penalty(a) == plain(a) and _finder_penalty(a.T) == plain(a.T)
