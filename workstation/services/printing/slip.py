@@ -169,6 +169,15 @@ class _Pen:
     def __init__(self, c: Canvas) -> None:
         self.c = c
         self.font = _font()
+        self._fill: Color | None = None     # the fill colour in force (graphics state): set only when it changes
+
+    def new_page(self) -> None:
+        self._fill = None                   # showPage resets the graphics state
+
+    def _set_fill(self, color: Color) -> None:
+        if self._fill is not color:
+            self.c.setFillColor(color)
+            self._fill = color
 
     def text(self, x: float, top: float, text: str, size: float, *, anchor: str = "left", bold: bool = False,
              color: Color = INK, char_space: float = 0.0) -> float:
@@ -182,9 +191,11 @@ class _Pen:
         special = bold or bool(char_space)
         if special:
             c.saveState()
+            c.setFillColor(color)           # restored with the rest by restoreState
+        else:
+            self._set_fill(color)
         t = c.beginText(x0, PAGE_H - top)
         t.setFont(self.font, size)
-        t.setFillColor(color)
         if char_space:
             t.setCharSpace(char_space)
         if bold:                                            # the font has no bold face: fill + thin stroke
@@ -211,7 +222,7 @@ class _Pen:
              width: float = 0.6) -> None:
         c = self.c
         if fill is not None:
-            c.setFillColor(fill)
+            self._set_fill(fill)
         if stroke is not None:
             c.setStrokeColor(stroke)
             c.setLineWidth(width)
@@ -491,6 +502,7 @@ def _render(data: Mapping[str, Any]) -> bytes:
             pen.text(PAGE_W / 2, rp_bottom - 2 * mm, "（续下页）", 8.5, anchor="centre", color=MUTED)
         _footer(pen, data, last=last)
         c.showPage()
+        pen.new_page()
     c.save()
     return buf.getvalue()
 
