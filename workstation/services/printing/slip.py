@@ -473,6 +473,7 @@ def _render(data: Mapping[str, Any]) -> bytes:
     c.setAuthor(str(data.get("hospital") or ""))
     c.setSubject(str(data.get("verify_url") or ""))
     c.setCreator("clinic workstation")
+    _date_document(c, data.get("signed_at"))
     pen = _Pen(c)
 
     blocks = [_drug_block(i + 1, line) for i, line in enumerate(data.get("lines") or [])]
@@ -505,6 +506,28 @@ def _render(data: Mapping[str, Any]) -> bytes:
         pen.new_page()
     c.save()
     return buf.getvalue()
+
+
+def _date_document(c: Canvas, signed_at: str | None) -> None:
+    """The PDF's CreationDate/ModDate: when the doctor signed (invariant mode would say 2000-01-01), in China
+    time — still deterministic, the same slip gives the same bytes. reportlab has no public setter, so its
+    document's time stamp is replaced; left at reportlab's if its internals change."""
+    if not signed_at:
+        return
+    try:
+        dt = datetime.fromisoformat(signed_at)
+    except ValueError:
+        return
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=CHINA_TZ)
+    dt = dt.astimezone(CHINA_TZ)
+    ts = getattr(getattr(c, "_doc", None), "_timeStamp", None)
+    if ts is None or not hasattr(ts, "YMDhms"):
+        return
+    ts.t = dt.timestamp()
+    ts.lt = dt.timetuple()
+    ts.YMDhms = tuple(ts.lt)[:6]
+    ts.dhh, ts.dmm, ts.tzname = 8, 0, "CST"
 
 
 def _measure_front(data: Mapping[str, Any]) -> float:
