@@ -60,6 +60,8 @@ def waiting_text(minutes: int) -> str:
         return _tr("just now")
     if minutes < 60:
         return _tr("%n min", "", minutes)
+    if minutes >= 24 * 60:
+        return _tr("%n d", "days", minutes // (24 * 60))
     return _tr("%1 h %2 min").replace("%1", str(minutes // 60)).replace("%2", str(minutes % 60))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from workstation.models.review import DISPENSE_STATUSES, DONE_STATUSES, REVIEW_STATUSES, ReviewListModel
 from workstation.services import api as api_mod
@@ -82,7 +82,7 @@ class PharmacistWindow(StaffWindow):
         left_layout.setSpacing(6)
         left_layout.addWidget(self.lbl_title)
         left_layout.addWidget(self.tabs, 1)
-        right = QWidget(self)
+        right = QFrame(self)
         right.setObjectName("Card")
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(18, 14, 18, 14)

@@ -121,6 +121,7 @@ class DetailPanel(LanguageAware, QWidget):
             w.setVisible(has)
         self.lbl_empty.setVisible(not has)
         self.lbl_action.clear()
+        self.lbl_action.hide()
         if rx is None:
             self._update_buttons()
             return
@@ -146,12 +147,16 @@ class DetailPanel(LanguageAware, QWidget):
         self._update_buttons()
 
     def set_pending(self, action: str | None) -> None:
+        if action is None and self.pending is not None:
+            self.lbl_action.clear()
+            self.lbl_action.hide()
         self.pending = action
         self._update_buttons()
 
     def show_action_error(self, text: str) -> None:
         self.lbl_action.setStyleSheet(f"color: {theme.DANGER};")
         self.lbl_action.setText(text)
+        self.lbl_action.setVisible(bool(text))
 
     def _emit(self, sig: Any) -> None:
         if self.rx_id is not None and self.pending is None:
@@ -175,6 +180,7 @@ class DetailPanel(LanguageAware, QWidget):
             self.btn_dispense.setText(self.tr("Shipped") if method == "delivery" else self.tr("Dispense"))
         if not idle:
             self.lbl_action.setStyleSheet("")
+            self.lbl_action.show()
             self.lbl_action.setText({"approve": self.tr("Approving… (sent when the server answers)"),
                                      "return": self.tr("Returning to the doctor…"),
                                      "dispense": self.tr("Recording the dispensing…")}.get(self.pending or "", ""))

@@ -42,7 +42,7 @@ class RxListView(LanguageAware, QWidget):
         header.resizeSection(ReviewListModel.COL_FLAG, 32)
         header.resizeSection(ReviewListModel.COL_DOCTOR, 86)
         header.resizeSection(ReviewListModel.COL_DEPARTMENT, 96)
-        header.resizeSection(ReviewListModel.COL_SIGNED, 70 if model.review else 90)
+        header.resizeSection(ReviewListModel.COL_SIGNED, 96)
         header.resizeSection(ReviewListModel.COL_WAITING, 80 if model.review else 120)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self._kept: int | None = None
