@@ -129,6 +129,7 @@ class PharmacistWindow(StaffWindow):
         self.detail.sig_return_requested.connect(self.ask_return)
         self.detail.sig_dispense_requested.connect(self.dispense)
         self.detail.sig_print_requested.connect(self.print_slip)
+        self.detail.btn_approve.setShortcut(QKeySequence("Ctrl+Return"))
         self.retranslate()
 
     # --- life -------------------------------------------------------------------------------------------------
@@ -285,12 +286,12 @@ class PharmacistWindow(StaffWindow):
         if rx_id is None:
             return
         if item.state == "sent":
-            self._acting.pop(rx_id, None)
+            # the answer first (while the action still counts as this desk's: no "dealt with elsewhere" notice)
             if isinstance(item.response, dict) and item.response.get("id") == rx_id:
                 self.feed.apply_rx(item.response)
-            else:
-                for model in self.models:
-                    model.set_pending(rx_id, None)
+            self._acting.pop(rx_id, None)
+            for model in self.models:
+                model.set_pending(rx_id, None)
             if self.detail.rx_id == rx_id:
                 self.detail.set_pending(None)
                 self.load_detail(rx_id)

@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from workstation.models.queue import TZ, parse_time
 from workstation.models.review import sex_label, status_label
@@ -56,7 +56,11 @@ class DetailPanel(LanguageAware, QWidget):
         self.body = QTextBrowser(self)
         self.body.setObjectName("RxBody")
         self.body.setOpenLinks(False)
-        self.body.document().setDocumentMargin(14)
+        self.body.document().setDocumentMargin(4)
+        self.body.setFrameShape(QFrame.Shape.NoFrame)
+        self.rule = QFrame(self)
+        self.rule.setFrameShape(QFrame.Shape.HLine)
+        self.rule.setStyleSheet(f"color: {theme.BORDER};")
         self.lbl_empty = QLabel(self)
         self.lbl_empty.setObjectName("Placeholder")
         self.lbl_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -96,6 +100,7 @@ class DetailPanel(LanguageAware, QWidget):
         layout.setSpacing(6)
         layout.addLayout(head)
         layout.addWidget(self.lbl_meta)
+        layout.addWidget(self.rule)
         layout.addWidget(self.body, 1)
         layout.addWidget(self.lbl_empty, 1)
         layout.addWidget(self.lbl_action)
@@ -117,7 +122,7 @@ class DetailPanel(LanguageAware, QWidget):
         self.rx = rx
         self.pending = pending
         has = rx is not None
-        for w in (self.lbl_name, self.lbl_demo, self.lbl_status, self.lbl_meta, self.body):
+        for w in (self.lbl_name, self.lbl_demo, self.lbl_status, self.lbl_meta, self.rule, self.body):
             w.setVisible(has)
         self.lbl_empty.setVisible(not has)
         self.lbl_action.clear()
