@@ -22,8 +22,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import httpx
-
-from workstation_screenshots import PASSWORD, Shooter, soon_clinics, start_backend, steered_sim  # noqa: E402
+from workstation_screenshots import PASSWORD, Shooter, soon_clinics, start_backend, steered_sim
 
 OVERRIDE_REASON = "术后疼痛评分6分，短期加量，3天后复诊评估"
 # (doctor id, diagnosis, lines, overrides, chronic reason)

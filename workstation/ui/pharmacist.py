@@ -273,7 +273,7 @@ class PharmacistWindow(StaffWindow):
         row = model.row_of(rx_id)
         if row is None:
             return
-        for r in list(range(row + 1, model.rowCount())) + list(range(0, row)):
+        for r in list(range(row + 1, model.rowCount())) + list(range(row)):
             entry = model.entry_at(r)
             if entry is not None and entry.rx_id not in self._acting:
                 self.queue_view.select(entry.rx_id)

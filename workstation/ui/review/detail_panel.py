@@ -10,7 +10,7 @@ import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from workstation.models.queue import TZ, parse_time
 from workstation.models.review import sex_label, status_label
@@ -57,10 +57,7 @@ class DetailPanel(LanguageAware, QWidget):
         self.body.setObjectName("RxBody")
         self.body.setOpenLinks(False)
         self.body.document().setDocumentMargin(4)
-        self.body.setFrameShape(QFrame.Shape.NoFrame)
-        self.rule = QFrame(self)
-        self.rule.setFrameShape(QFrame.Shape.HLine)
-        self.rule.setStyleSheet(f"color: {theme.BORDER};")
+
         self.lbl_empty = QLabel(self)
         self.lbl_empty.setObjectName("Placeholder")
         self.lbl_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -100,7 +97,6 @@ class DetailPanel(LanguageAware, QWidget):
         layout.setSpacing(6)
         layout.addLayout(head)
         layout.addWidget(self.lbl_meta)
-        layout.addWidget(self.rule)
         layout.addWidget(self.body, 1)
         layout.addWidget(self.lbl_empty, 1)
         layout.addWidget(self.lbl_action)
@@ -122,7 +118,7 @@ class DetailPanel(LanguageAware, QWidget):
         self.rx = rx
         self.pending = pending
         has = rx is not None
-        for w in (self.lbl_name, self.lbl_demo, self.lbl_status, self.lbl_meta, self.rule, self.body):
+        for w in (self.lbl_name, self.lbl_demo, self.lbl_status, self.lbl_meta, self.body):
             w.setVisible(has)
         self.lbl_empty.setVisible(not has)
         self.lbl_action.clear()
@@ -195,14 +191,14 @@ class DetailPanel(LanguageAware, QWidget):
     def body_html(self, rx: dict[str, Any]) -> str:
         e = html.escape
         out: list[str] = [
-            "<style>"
+            ("<style>"
             "h3 { font-size: 11pt; color: #1f6f8b; margin: 14px 0 6px 0; }"
             "td { padding: 5px 8px; vertical-align: top; }"
             "th { padding: 5px 8px; text-align: left; color: #5f6b76; font-weight: normal;"
             " border-bottom: 1px solid #d5dbe1; }"
             ".k { color: #5f6b76; white-space: nowrap; padding-right: 14px; }"
             ".muted { color: #5f6b76; }"
-            "</style>"
+            "</style>")
         ]
 
         # facts the pharmacist checks first: allergies, diagnosis, fee, validity, chronic reason
@@ -223,8 +219,8 @@ class DetailPanel(LanguageAware, QWidget):
                 (self.tr("Fee category"), e(fee)), (self.tr("Validity"), e(validity))]
         if rx.get("chronic_reason"):
             rows.append((self.tr("Long-term use"),
-                         f"<span style='background:{theme.WARNING_BG}; color:{theme.WARNING_TEXT}'>"
-                         f"{e(str(rx['chronic_reason']))}</span>"))
+                         (f"<span style='background:{theme.WARNING_BG}; color:{theme.WARNING_TEXT}'>"
+                         f"{e(str(rx['chronic_reason']))}</span>")))
         out.append("<table cellspacing='0'>")
         for k, v in rows:
             out.append(f"<tr><td class='k'>{e(k)}</td><td>{v}</td></tr>")
@@ -243,7 +239,7 @@ class DetailPanel(LanguageAware, QWidget):
             brand = drug.get("brand_name")
             spec = " ".join(str(x) for x in (drug.get("strength"), drug.get("form")) if x)
             package = drug.get("package")
-            mark = f" <span style='color:#b45309'>⚠</span>" if i in flagged_lines else ""
+            mark = " <span style='color:#b45309'>⚠</span>" if i in flagged_lines else ""
             name_html = f"<b>{e(name)}</b>{mark}"
             if brand:
                 name_html += f" <span class='muted'>（{e(str(brand))}）</span>"
@@ -291,9 +287,9 @@ class DetailPanel(LanguageAware, QWidget):
         # the review and what followed
         history: list[tuple[str, str]] = []
         if rx.get("return_reason"):
-            history.append((self.tr("Returned"), f"<span style='color:{theme.DANGER}'>{e(str(rx['return_reason']))}"
+            history.append((self.tr("Returned"), (f"<span style='color:{theme.DANGER}'>{e(str(rx['return_reason']))}"
                                                  f"</span> <span class='muted'>{e(when(rx.get('returned_at')))}"
-                                                 "</span>"))
+                                                 "</span>")))
         reviewer = (rx.get("reviewed_by") or {}).get("name")
         if reviewer:
             history.append((self.tr("Reviewed by"), e(str(reviewer))))
