@@ -19,6 +19,7 @@ from tests.workstation.ui_support import PASSWORD, Controllers, controllers, doc
 from tests.workstation_helpers import V1, waiting
 from workstation.models.review import OVERRIDE_FLAG, ReviewListModel
 from workstation.ui.pharmacist import PharmacistWindow
+from workstation.ui.print_preview import PrintPreviewDialog
 
 __all__ = ["controllers"]
 
@@ -165,6 +166,14 @@ def test_a_signed_prescription_appears_live_and_approving_issues_it_to_the_patie
     assert "findings" not in r.json()
     got = staff_rx(api, desk["doc"], rx["id"])
     assert got["reviewed_by"]["name"] == "李药师" and got["approved_at"] and got["valid_until"]
+
+    # the slip: the server's slip data through rx-slip's renderer into the print preview
+    assert w.detail.can_print
+    w.print_slip(rx["id"])
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in w.findChildren(PrintPreviewDialog)), timeout=T)
+    preview = next(d for d in w.findChildren(PrintPreviewDialog) if d.isVisible())
+    assert rx["no"] in preview.windowTitle()
+    preview.close()
     finish(api, desk["doc"], appt)
 
 

@@ -28,14 +28,13 @@ from workstation.ui.review.return_dialog import ReturnDialog
 log = logging.getLogger(__name__)
 
 
-def slip_printing() -> tuple[Any, Any] | None:
-    """(render_slip, PrintPreviewDialog) when the slip branch is in this build, else None."""
+def slip_printing() -> Any:
+    """``open_slip_preview(slip_data, parent=)`` when the slip printing is in this build, else None."""
     try:
-        from workstation.services.printing.slip import render_slip
-        from workstation.ui.print_preview import PrintPreviewDialog
+        from workstation.ui.print_preview import open_slip_preview
     except ImportError:
         return None
-    return render_slip, PrintPreviewDialog
+    return open_slip_preview
 
 
 class PharmacistWindow(StaffWindow):
@@ -66,6 +65,7 @@ class PharmacistWindow(StaffWindow):
         self.views = (self.queue_view, self.dispense_view, self.done_view)
         self.detail = DetailPanel(parent=self)
         self.printing = slip_printing()
+        self.preview_op: Any = None
         self.detail.can_print = self.printing is not None
         self.detail.retranslate()
 
@@ -311,23 +311,16 @@ class PharmacistWindow(StaffWindow):
     # --- the slip ---------------------------------------------------------------------------------------------
 
     def print_slip(self, rx_id: int) -> None:
-        if self.printing is None:
+        """The slip data from the server, then rx-slip's renderer and print preview (on a worker)."""
+        open_preview = self.printing
+        if open_preview is None:
             return
-        render_slip, dialog_cls = self.printing
         api = self.session.api
 
-        def fetch() -> bytes:
-            return render_slip(api.prescription_slip(rx_id))
+        def show(slip: dict[str, Any]) -> None:
+            self.preview_op = open_preview(slip, parent=self)
 
-        def show(pdf: bytes) -> None:
-            try:
-                dialog = dialog_cls(pdf, parent=self)
-            except TypeError:
-                dialog = dialog_cls(pdf_bytes=pdf, parent=self)
-            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            dialog.show()
-
-        Op(fetch, parent=self).success(show) \
+        Op(lambda: api.prescription_slip(rx_id), parent=self).success(show) \
             .failure(lambda exc: self.detail.show_action_error(getattr(exc, "message", None) or str(exc))).run()
 
     # --- dialogs and states ----------------------------------------------------------------------------------------
