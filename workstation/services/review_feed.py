@@ -19,6 +19,9 @@ from workstation.services.ops import Op
 
 log = logging.getLogger(__name__)
 
+PAGE = 200
+MAX_ROWS = 2000  # per status: the lists are a day's work, not an archive
+
 
 class ReviewFeed(QObject):
     sig_loaded = Signal(object)  # the model whose snapshot is in
@@ -80,7 +83,13 @@ class ReviewFeed(QObject):
         def fetch() -> list[dict[str, Any]]:
             rows: list[dict[str, Any]] = []
             for status in statuses:
-                rows.extend(api.prescriptions(status=status))
+                offset = 0
+                while True:  # pages (oldest first: today's are at the end of a long history)
+                    page = api.prescriptions(status=status, limit=PAGE, offset=offset)
+                    rows.extend(page)
+                    offset += len(page)
+                    if len(page) < PAGE or offset >= MAX_ROWS:
+                        break
             return rows
 
         Op(fetch, parent=self).success(lambda rows: self._loaded(model, rows)) \
