@@ -27,7 +27,7 @@ from workstation_screenshots import PASSWORD, Shooter, soon_clinics, start_backe
 OVERRIDE_REASON = "术后疼痛评分6分，短期加量，3天后复诊评估"
 # (doctor id, diagnosis, lines, overrides, chronic reason)
 PLANS: list[tuple[int, dict[str, str], list[dict[str, Any]], list[dict[str, str]], str]] = [
-    (1, {"code": "M25.561", "name": "右膝关节疼痛"},
+    (1, {"code": "M25.5", "name": "关节痛（右膝）"},
      [{"drug_code": "BT005", "dose": 500, "route": "po", "frequency": "prn", "days": 5, "quantity": None,
        "notes": "疼痛时服用，两次间隔不少于4小时"}], [], ""),
     (1, {"code": "C40.2", "name": "下肢长骨恶性肿瘤（保肢术后）"},
@@ -89,7 +89,10 @@ def prepare(base_url: str) -> str:
         draft = {"diagnosis": diagnosis, "fee_category": "self_pay",
                  "allergies": ["青霉素类"] if i % 2 else [], "chronic_reason": chronic,
                  "validity_days": 1, "validity_note": "", "notes": "", "lines": lines, "overrides": overrides}
-        rx = staff.post(f"{appt}/prescriptions", headers=doc, json=draft).raise_for_status().json()
+        created = staff.post(f"{appt}/prescriptions", headers=doc, json=draft)
+        if created.status_code != 201:
+            raise RuntimeError(f"prescription refused: {created.text}")
+        rx = created.json()
         signed = staff.post(f"/staff/prescriptions/{rx['id']}/sign", headers=doc,
                             json={"password": PASSWORD, "revision": rx["revision"]})
         if signed.status_code != 200:
@@ -99,10 +102,12 @@ def prepare(base_url: str) -> str:
                                                         "notes": "视频复诊，已开具处方。"}).raise_for_status()
         if overrides:
             flagged = p.name
+        elif i == len(PLANS) - 1:  # the morning's first review is done: "done today" is not empty
+            staff.post(f"/staff/prescriptions/{rx['id']}/approve", headers=login("pharmacist")).raise_for_status()
     return flagged
 
 
-def shoot(base_url: str, out: Path, *, language: str, flagged: str) -> None:
+def shoot(base_url: str, out: Path, *, language: str, flagged: str, name: str | None = None) -> None:
     from workstation.services.settings import WorkstationSettings
     from workstation.ui.app import AppController
     from workstation.ui.i18n import install_language
@@ -117,13 +122,15 @@ def shoot(base_url: str, out: Path, *, language: str, flagged: str) -> None:
     c.signin.submit()
     sh.spin(15, lambda: c.window is not None)
     w = c.window
-    w.showMaximized()
+    w.showNormal()
+    w.move(0, 0)
+    w.resize(1600, 1000)
     sh.spin(15, lambda: w.queue_model.rowCount() >= len(PLANS) and all(e.complete for e in w.queue_model.entries()))
     entry = next(e for e in w.queue_model.entries() if e.patient_name == flagged)
     w.queue_view.select(entry.rx_id)
     sh.spin(10, lambda: w.detail.rx_id == entry.rx_id)
     sh.spin(1.0)
-    sh.save(w, f"pharmacist_review{'' if language == 'zh_CN' else '_' + language}.png", screen=True)
+    sh.save(w, name or f"pharmacist_review{'' if language == 'zh_CN' else '_' + language}.png")
     c.quit()
     sh.spin(3)
 
@@ -132,6 +139,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--lang", default="zh_CN")
+    parser.add_argument("--name", help="file name (default pharmacist_review[_<lang>].png)")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -143,7 +151,7 @@ def main() -> int:
         url, proc = start_backend(Path(tmp))
         try:
             flagged = prepare(url)
-            shoot(url, args.out, language=args.lang, flagged=flagged)
+            shoot(url, args.out.resolve(), language=args.lang, flagged=flagged, name=args.name)
         finally:
             proc.terminate()
             proc.wait(10)

@@ -49,6 +49,10 @@ class DetailPanel(LanguageAware, QWidget):
         self.lbl_demo.setObjectName("Muted")
         self.lbl_status = QLabel(self)
         self.lbl_status.setObjectName("RxStatus")
+        self.lbl_overrides = QLabel(self)
+        self.lbl_overrides.setObjectName("RxOverrides")
+        self.lbl_overrides.setStyleSheet(f"background: {theme.WARNING_BG}; color: #b45309; border-radius: 10px;"
+                                         "padding: 2px 12px; font-weight: bold;")
         self.lbl_meta = QLabel(self)
         self.lbl_meta.setObjectName("Muted")
         self.lbl_meta.setWordWrap(True)
@@ -84,6 +88,7 @@ class DetailPanel(LanguageAware, QWidget):
         head.addWidget(self.lbl_name)
         head.addWidget(self.lbl_demo)
         head.addStretch(1)
+        head.addWidget(self.lbl_overrides)
         head.addWidget(self.lbl_status)
         actions = QHBoxLayout()
         actions.setSpacing(10)
@@ -121,6 +126,9 @@ class DetailPanel(LanguageAware, QWidget):
         for w in (self.lbl_name, self.lbl_demo, self.lbl_status, self.lbl_meta, self.body):
             w.setVisible(has)
         self.lbl_empty.setVisible(not has)
+        overridden = sum(1 for f in (rx or {}).get("findings") or [] if f.get("overridden"))
+        self.lbl_overrides.setVisible(bool(overridden))
+        self.lbl_overrides.setText("⚠ " + self.tr("%n check(s) overridden", "", overridden))
         self.lbl_action.clear()
         self.lbl_action.hide()
         if rx is None:
