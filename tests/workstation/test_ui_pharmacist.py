@@ -8,10 +8,12 @@ calls, the patient consents on the call, the doctor writes and signs, the patien
 through the sandbox gateway."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
+from PySide6.QtCore import QTimer
 from sqlalchemy.engine import Engine
 
 from tests.conftest import LiveServer
@@ -20,6 +22,7 @@ from tests.workstation_helpers import V1, waiting
 from workstation.models.review import OVERRIDE_FLAG, ReviewListModel
 from workstation.ui.pharmacist import PharmacistWindow
 from workstation.ui.print_preview import PrintPreviewDialog
+from workstation.ui.review.return_dialog import ReturnDialog
 
 __all__ = ["controllers"]
 
@@ -137,7 +140,9 @@ def test_a_signed_prescription_appears_live_and_approving_issues_it_to_the_patie
 
     acc, appt = consented_visit(api, db_engine, desk["clinic"], desk["doc"], name="王建国")
     rx = signed_rx(api, desk["doc"], appt, override=True)
+    signed = time.monotonic()
     qtbot.waitUntil(lambda: queue.row_of(rx["id"]) is not None, timeout=T)  # the stream, no reload
+    assert time.monotonic() - signed < 2.0
     qtbot.waitUntil(lambda: queue.entry_by_id(rx["id"]).complete, timeout=T)  # type: ignore[union-attr]
     entry = queue.entry_by_id(rx["id"])
     assert entry is not None and entry.patient_name == "王建国" and entry.overridden == 1
@@ -186,18 +191,27 @@ def test_return_with_a_reason_the_doctor_reads(live_server: LiveServer, api: htt
     assert w.queue_view.select(rx["id"])
     qtbot.waitUntil(lambda: w.detail.rx_id == rx["id"], timeout=T)
 
-    # the dialog asks for both a category and an explanation
-    dialog = w.return_dialog(rx["id"])
-    qtbot.addWidget(dialog)
-    assert not dialog.btn_ok.isEnabled()
-    dialog.select_category("diagnosis")
-    assert not dialog.btn_ok.isEnabled() and dialog.problem()
-    dialog.ed_text.setPlainText("氨氯地平与2型糖尿病诊断不符，请补充高血压诊断")
-    assert dialog.btn_ok.isEnabled() and dialog.problem() is None
-    reason = dialog.reason()
+    # 退回…: the dialog asks for both a category and an explanation (filled while it runs modally)
+    seen: dict[str, Any] = {}
+
+    def fill() -> None:
+        dialog = next(d for d in w.findChildren(ReturnDialog) if d.isVisible())
+        try:
+            seen["empty_ok"] = dialog.btn_ok.isEnabled()
+            dialog.select_category("diagnosis")
+            seen["category_only_ok"] = dialog.btn_ok.isEnabled()
+            dialog.ed_text.setPlainText("氨氯地平与2型糖尿病诊断不符，请补充高血压诊断")
+            seen["reason"] = dialog.reason()
+            dialog.btn_ok.click()
+        finally:
+            if dialog.isVisible():
+                dialog.reject()
+
+    QTimer.singleShot(300, fill)
+    w.detail.btn_return.click()  # runs the dialog until fill() accepts it
+    assert seen["empty_ok"] is False and seen["category_only_ok"] is False
+    reason = seen["reason"]
     assert reason.endswith("氨氯地平与2型糖尿病诊断不符，请补充高血压诊断") and len(reason) <= 200
-    w.return_to_doctor(rx["id"], reason)
-    dialog.close()
 
     qtbot.waitUntil(lambda: w.queue_model.row_of(rx["id"]) is None, timeout=T)
     got = staff_rx(api, desk["doc"], rx["id"])  # as the doctor
