@@ -123,6 +123,7 @@ class PharmacistWindow(StaffWindow):
             model.sig_count_changed.connect(lambda _n: self._update_tab_titles())
             model.rowsAboutToBeRemoved.connect(lambda _p, first, _last, m=model: self._row_leaving(m, first))
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.queue_model.rowsInserted.connect(self._arrived)
         self.feed.sig_prescription_changed.connect(self._on_prescription_changed)
         self.feed.sig_load_failed.connect(self._load_failed)
         self.detail.sig_approve_requested.connect(self.approve)
@@ -226,6 +227,13 @@ class PharmacistWindow(StaffWindow):
             self.statusBar().showMessage(
                 self.tr("%1's prescription %2 was dealt with at another desk or withdrawn by the doctor.")
                 .replace("%1", entry.patient_name).replace("%2", entry.no), 10000)
+
+    def _arrived(self, _parent: Any, first: int, last: int) -> None:
+        """A newly signed prescription (live, not a reload): said in the status bar, whichever tab is open."""
+        names = [e.patient_name for r in range(first, last + 1) if (e := self.queue_model.entry_at(r)) is not None]
+        if names:
+            self.statusBar().showMessage(self.tr("New prescription to review: %1").replace("%1", "、".join(names)),
+                                         8000)
 
     # --- actions → outbox ----------------------------------------------------------------------------------------
 
