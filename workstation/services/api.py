@@ -288,3 +288,55 @@ class ApiClient:
 
     def consent(self, appointment_id: int) -> dict[str, Any]:
         return self.request("GET", f"{V1}/staff/appointments/{appointment_id}/consent")
+
+    # --- prescriptions: pharmacist ------------------------------------------------------------------------------
+    # (docs/api-contract.md "Prescriptions"; approve/return/dispense go through the outbox: see the request
+    # builders at the end of this module)
+
+    def prescriptions(self, *, status: str, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        """``[Prescription]`` of one status (``signed``: the review queue, oldest signed first)."""
+        return self.request("GET", f"{V1}/staff/prescriptions",
+                            params={"status": status, "limit": limit, "offset": offset})
+
+    def prescription(self, rx_id: int) -> dict[str, Any]:
+        return self.request("GET", f"{V1}/staff/prescriptions/{rx_id}")
+
+    def prescription_slip(self, rx_id: int) -> dict[str, Any]:
+        """``SlipData`` of a signed-or-later prescription (what the slip PDF is drawn from)."""
+        return self.request("GET", f"{V1}/staff/prescriptions/{rx_id}/slip")
+
+    def approve_prescription(self, rx_id: int, *, key: str | None) -> dict[str, Any]:
+        return self.send(approve_prescription_request(rx_id), key=key)
+
+    def return_prescription(self, rx_id: int, reason: str, *, key: str | None) -> dict[str, Any]:
+        return self.send(return_prescription_request(rx_id, reason), key=key)
+
+    def dispense_prescription(self, rx_id: int, *, key: str | None) -> dict[str, Any]:
+        return self.send(dispense_prescription_request(rx_id), key=key)
+
+
+# --- prescriptions: pharmacist (outbox actions) -------------------------------------------------------------------
+
+RX_ACTION_KINDS = ("rx_approve", "rx_return", "rx_dispense")
+
+
+def approve_prescription_request(rx_id: int) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/prescriptions/{rx_id}/approve", None, "rx_approve", None)
+
+
+def return_prescription_request(rx_id: int, reason: str) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/prescriptions/{rx_id}/return", {"reason": reason}, "rx_return", None)
+
+
+def dispense_prescription_request(rx_id: int) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/prescriptions/{rx_id}/dispense", None, "rx_dispense", None)
+
+
+def prescription_id_of(action_path: str) -> int | None:
+    """The prescription an outbox action of :data:`RX_ACTION_KINDS` is about (from its path)."""
+    parts = action_path.rstrip("/").split("/")
+    try:
+        i = parts.index("prescriptions")
+        return int(parts[i + 1])
+    except (ValueError, IndexError):
+        return None

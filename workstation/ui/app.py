@@ -170,7 +170,7 @@ class AppController(QObject):
             self.settings.last_username = str(staff["username"])
             self.save_settings()
         cls = window_class(str(staff.get("role", "")))
-        if cls.__name__ == "DoctorWindow":
+        if cls.__name__ == "DoctorWindow" or getattr(cls, "USES_SESSION", False):
             window: StaffWindow = cls(session=self.session, settings=self.settings)  # type: ignore[call-arg]
         else:
             window = cls(staff=staff)

@@ -33,6 +33,10 @@ def action_name(kind: str) -> str:
         "finish": QCoreApplication.translate("Actions", "Finish visit"),
         "missed": QCoreApplication.translate("Actions", "Mark as missed"),
         "clinic_stop": QCoreApplication.translate("Actions", "Stop clinic"),
+        # prescriptions: pharmacist
+        "rx_approve": QCoreApplication.translate("Actions", "Approve prescription"),
+        "rx_return": QCoreApplication.translate("Actions", "Return prescription"),
+        "rx_dispense": QCoreApplication.translate("Actions", "Dispense prescription"),
     }
     return names.get(kind, kind)
 

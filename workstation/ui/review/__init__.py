@@ -1,0 +1,1 @@
+"""The pharmacist's review window's parts (the window itself: workstation/ui/pharmacist.py)."""
