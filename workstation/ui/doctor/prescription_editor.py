@@ -1042,23 +1042,10 @@ class PrescriptionEditor(LanguageAware, QWidget):
             .failure(self._action_failed).run()
 
     def _show_slip(self, slip: dict[str, Any]) -> Any:
-        """The slip renderer and preview of the printing feature; said plainly when this build lacks them."""
-        try:
-            from workstation.services.printing.slip import render_slip  # type: ignore[import-not-found]
-            from workstation.ui import print_preview  # type: ignore[attr-defined]
-        except ImportError:
-            QMessageBox.information(self, self.tr("Print"), self.tr("Slip printing is not available in this build."))
-            return None
-        pdf = render_slip(slip)
-        dialog_cls = getattr(print_preview, "PrintPreviewDialog", None)
-        if dialog_cls is None:
-            return None
-        try:
-            dialog = dialog_cls(pdf=pdf, title=str(slip.get("no") or ""), parent=self)
-        except TypeError:
-            dialog = dialog_cls(pdf, parent=self)
-        dialog.show()
-        return dialog
+        """The slip drawn by the printing feature, in its print preview (rendered on a worker)."""
+        from workstation.ui.print_preview import open_slip_preview
+
+        return open_slip_preview(slip, parent=self)
 
     def _ask_password(self, summary: str) -> str | None:
         dialog = PasswordDialog(summary=summary, parent=self)
