@@ -505,8 +505,6 @@ class PrescriptionEditor(LanguageAware, QWidget):
         self.findings_scroll.setWidgetResizable(True)
         self.findings_scroll.setWidget(self.findings)
         self.findings_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.findings_scroll.setMinimumHeight(70)
-        self.findings_scroll.setMaximumHeight(190)
 
         self.lbl_total = QLabel(self.page_edit)
         self.lbl_total.setObjectName("RxTotal")
@@ -1069,6 +1067,9 @@ class PrescriptionEditor(LanguageAware, QWidget):
     def _render_findings(self) -> None:
         findings = self._findings
         self.findings.set_findings(findings, editable=self.editable)
+        self.findings.adjustSize()
+        wanted = self.findings.sizeHint().height() + 4
+        self.findings_scroll.setFixedHeight(max(40, min(wanted, 200)))
         blocks = [f for f in findings if f.get("severity") == "block" and not f.get("overridden")]
         warns = [f for f in findings if f.get("severity") == "warn"]
         if not findings:
