@@ -926,12 +926,14 @@ class PrescriptionEditor(LanguageAware, QWidget):
         self.history = got["list"]
         if self.prescription is not None and not self._fresh:
             mine = next((p for p in self.history if p.get("id") == self.prescription.get("id")), None)
-            if mine is not None and (mine.get("status") != self.prescription.get("status")
-                                     or mine.get("status") not in EDITABLE_STATUSES):
-                before = self.prescription.get("status")
+            before = self.prescription.get("status")
+            both_editable = before in EDITABLE_STATUSES and mine is not None \
+                and mine.get("status") in EDITABLE_STATUSES
+            if both_editable and self.sync.busy:
+                pass  # returned → draft by this doctor's own autosave: its answer brings the new state
+            elif mine is not None and (mine.get("status") != before or mine.get("status") not in EDITABLE_STATUSES):
                 self._adopt(mine)
-                if mine.get("status") == "returned" and before != "returned":
-                    self._notice = ""
+                self._notice = ""
         self.retranslate()
 
     # --- actions ----------------------------------------------------------------------------------------------
