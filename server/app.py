@@ -46,6 +46,7 @@ def create_app() -> FastAPI:
     from server.events.routes import router as events
     from server.files.routes import router as files
     from server.patients.routes import router as patients
+    from server.prescriptions.routes import router as prescriptions
     from server.payments.routes import router as payments
     from server.sms.routes import router as sms
     from server.staff.routes import router as staff
@@ -54,8 +55,8 @@ def create_app() -> FastAPI:
     # In the order requests need them: this FastAPI matches a request against the routers one after another (each
     # route's pattern, twice for the router that matches), so the patient app's busiest routes come first. No two
     # routers share a path, so the order changes nothing else.
-    for router in (catalogue, appointments, payments, accounts, patients, files, consultation, video, staff,
-                   events):
+    for router in (catalogue, appointments, payments, accounts, patients, files, consultation, video,
+                   prescriptions, staff, events):
         app.include_router(router, prefix=API)
     if not settings.production:
         app.include_router(sms, prefix=API)

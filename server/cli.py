@@ -26,6 +26,11 @@ def cmd_init_db(_args: argparse.Namespace) -> int:
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.effective_database_url)
+    from server.prescriptions.catalogue import load_if_empty
+
+    added = load_if_empty(settings)
+    if added:
+        print(f"drug catalogue loaded: {added} drugs")
     print(f"database ready: {_safe_url(settings.effective_database_url)}")
     return 0
 

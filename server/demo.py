@@ -21,14 +21,14 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from server import demo_catalogue as cat
 from server.actor import SYSTEM
 from server.catalogue import service as catalogue
-from server.catalogue.models import Department, Doctor, Drug, HisVisit, Notice, Schedule, Slot
+from server.audit.service import audit
+from server.catalogue.models import Department, Doctor, HisVisit, Notice, Schedule, Slot
 from server.crypto import digest
 from server.errors import AppError
 from server.events.service import record_change
@@ -48,11 +48,6 @@ class Report:
     added: Counter[str] = field(default_factory=Counter)
     passwords: list[tuple[str, str, str, str]] = field(default_factory=list)  # username, role, name, password
     skipped: list[str] = field(default_factory=list)
-
-
-def pinyin_initials(name: str) -> str:
-    """Initials of a drug's generic name (阿司匹林肠溶片 → ASPLCRP), what a doctor types to find it."""
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).upper()[:64]
 
 
 def random_password() -> str:
@@ -151,20 +146,14 @@ def ensure_notice(session: Session, report: Report) -> None:
 
 
 def ensure_drugs(session: Session, report: Report) -> None:
-    existing = set(session.execute(select(Drug.code)).scalars())
-    for spec in cat.DRUGS:
-        if spec.code in existing:
-            continue
-        drug = Drug(code=spec.code, generic_name=spec.generic_name, brand_name=spec.brand_name,
-                    pinyin=pinyin_initials(spec.generic_name), form=spec.form, strength=spec.strength,
-                    unit=spec.unit, price_fen=spec.price_fen, max_daily_dose=spec.max_daily_dose,
-                    controlled=spec.controlled)
-        session.add(drug)
-        session.flush()
-        record_change(session, actor=SYSTEM, kind="drug.created", object_type="drug", object_id=drug.id,
-                      topic="admin", payload={"code": drug.code, "generic_name": drug.generic_name,
-                                              "price_fen": drug.price_fen, "controlled": drug.controlled})
-        report.added["drugs"] += 1
+    """The formulary from resources/catalogues/drugs.csv (server/prescriptions/catalogue.py)."""
+    from server.prescriptions.catalogue import sync_drugs
+
+    added, updated = sync_drugs(session)
+    if added or updated:
+        audit(session, actor=SYSTEM, action="drugs.synced", object_type="drugs",
+              details={"added": added, "updated": updated})
+    report.added["drugs"] += added
 
 
 # ------------------------------------------------------------------------------------------------------ staff

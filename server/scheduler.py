@@ -1,5 +1,6 @@
 """Background jobs of the booking day: expire unpaid holds, send reminders, mark missed visits, end video calls
-nobody answered, and settle the call presence of streams whose process died.
+nobody answered, settle the call presence of streams whose process died, and expire prescriptions whose
+validity passed.
 
 Every worker process runs its own loop (several uvicorn workers, or several hosts on one PostgreSQL), so each
 job claims its rows with a conditional UPDATE (``WHERE status = ...`` / ``WHERE reminder_sent_at IS NULL``):
@@ -158,6 +159,25 @@ def settle_lapsed_presence(db: Database, *, at: dt.datetime | None = None) -> in
     return done
 
 
+def expire_prescriptions(db: Database, *, at: dt.datetime | None = None) -> int:
+    """Issued prescriptions not paid before ``valid_until`` expire (issued|fulfilment_chosen -> expired)."""
+    from server.prescriptions import service as prescriptions
+    from server.prescriptions.models import Prescription
+
+    t = at or now()
+    ids = _candidates(db, select(Prescription.id).where(Prescription.status.in_(("issued", "fulfilment_chosen")),
+                                                        Prescription.valid_until < t)
+                      .order_by(Prescription.valid_until))
+    done = 0
+    for rx_id in ids:
+        with db.transaction() as s:
+            try:
+                done += prescriptions.expire(s, rx_id=rx_id, at=t)
+            except InvalidState:  # another worker or a payment got there first
+                continue
+    return done
+
+
 def run_once(db: Database | None = None, *, at: dt.datetime | None = None) -> dict[str, int]:
     """One pass of every job; safe to run in several processes at once."""
     db = db or get_db()
@@ -165,7 +185,8 @@ def run_once(db: Database | None = None, *, at: dt.datetime | None = None) -> di
 
     return {"expired": expire_holds(db, at=at), "reminded": send_reminders(db, at=at),
             "missed": mark_missed(db, at=at), "reconciled": reconcile_payments(db).applied,
-            "unanswered": end_unanswered_calls(db, at=at), "left": settle_lapsed_presence(db, at=at)}
+            "unanswered": end_unanswered_calls(db, at=at), "left": settle_lapsed_presence(db, at=at),
+            "prescriptions_expired": expire_prescriptions(db, at=at)}
 
 
 # --- the loop in the service process ----------------------------------------------------------------------------

@@ -55,12 +55,16 @@ def test_demo_his_patients_have_valid_distinct_id_numbers() -> None:
 
 
 def test_drug_catalogue_is_complete() -> None:
-    assert len(cat.DRUGS) >= 60
-    assert len({d.code for d in cat.DRUGS}) == len(cat.DRUGS)
-    controlled = {d.generic_name: d.controlled for d in cat.DRUGS if d.controlled}
-    assert controlled["硫酸吗啡缓释片"] == "narcotic" and controlled["芬太尼透皮贴剂"] == "narcotic"
-    assert controlled["地西泮片"] == "psychotropic" and controlled["阿普唑仑片"] == "psychotropic"
-    assert all(d.price_fen > 0 and d.form and d.strength and d.unit for d in cat.DRUGS)
+    from server.prescriptions.catalogue import drugs_from_file
+
+    drugs = drugs_from_file()
+    assert len(drugs) >= 120
+    assert len({d.code for d in drugs}) == len(drugs)
+    control = {d.generic_name: d.control for d in drugs}
+    assert control["硫酸吗啡缓释片"] == "narcotic" and control["盐酸羟考酮缓释片"] == "narcotic"
+    assert control["地西泮片"] == "psychotropic_2" and control["阿普唑仑片"] == "psychotropic_2"
+    assert control["盐酸哌甲酯片"] == "psychotropic_1"
+    assert all(d.price_fen > 0 and d.form and d.strength and d.unit and d.dose_per_unit > 0 for d in drugs)
 
 
 def test_simulator_plan_and_images() -> None:

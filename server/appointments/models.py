@@ -51,6 +51,10 @@ class Appointment(Base):
     diagnosis_code: Mapped[str] = mapped_column(String(16), default="")
     diagnosis_name: Mapped[str] = mapped_column(String(100), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    # 评价: the holder's stars (1–5) and words after a completed visit, once (server/prescriptions)
+    rating_stars: Mapped[int | None] = mapped_column(nullable=True)
+    rating_text: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    rated_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)
 
 
 class ConditionDescription(Base):

@@ -102,6 +102,14 @@ class StaffPatient(BaseModel):
     card_no: str | None
 
 
+class Rating(BaseModel):
+    """评价 of a completed visit by the account holder (server/prescriptions)."""
+
+    stars: int
+    text: str
+    rated_at: dt.datetime
+
+
 class StaffAppointment(BaseModel):
     """An appointment as the workstation shows it. Clinical fields are null for a clerk."""
 
@@ -130,3 +138,4 @@ class StaffAppointment(BaseModel):
     call_state: Literal["invited", "connected", "interrupted", "ended"] | None = Field(
         default=None, description="the video call's newest segment (null: never called), so a reloaded queue "
                                   "shows an interrupted call")
+    rating: Rating | None = Field(default=None, description="the holder's rating once given (completed visits)")

@@ -668,7 +668,9 @@ def staff_view(session: Session, row: Row, *, clinical: bool, at: dt.datetime | 
         description=_description(session, a.id) if clinical else None,
         diagnosis_code=a.diagnosis_code if clinical else None,
         diagnosis_name=a.diagnosis_name if clinical else None,
-        notes=a.notes if clinical else None, call_state=call_state)
+        notes=a.notes if clinical else None, call_state=call_state,
+        rating=schemas.Rating(stars=a.rating_stars, text=a.rating_text or "", rated_at=a.rated_at)
+        if a.rated_at is not None and a.rating_stars is not None else None)
 
 
 def doctor_queue(session: Session, *, doctor_id: int | None, day: dt.date | None = None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, TZDateTime
@@ -117,7 +117,9 @@ class HisVisit(Base):
 
 
 class Drug(Base):
-    """The drug catalogue (filled by demo-data; used by the prescription issue)."""
+    """The drug catalogue (处方药品目录), copied from ``resources/catalogues/drugs.csv``
+    (server/prescriptions/catalogue.py). ``dose_per_unit`` is how much of ``dose_unit`` one dispensing ``unit``
+    holds; ``max_daily_dose`` is in ``dose_unit`` (null: no fixed maximum on the label)."""
 
     __tablename__ = "drugs"
 
@@ -125,10 +127,18 @@ class Drug(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     generic_name: Mapped[str] = mapped_column(String(64))
     brand_name: Mapped[str] = mapped_column(String(64), default="")
-    pinyin: Mapped[str] = mapped_column(String(64), default="")  # initials of the generic name
+    initials: Mapped[list[str]] = mapped_column(JSON, default=list)  # pinyin initials of generic and brand name
+    strength: Mapped[str] = mapped_column(String(48))
     form: Mapped[str] = mapped_column(String(16))  # 片剂, 胶囊, 注射液 …
-    strength: Mapped[str] = mapped_column(String(32))
-    unit: Mapped[str] = mapped_column(String(8))  # 盒, 瓶 …
-    price_fen: Mapped[int] = mapped_column()
-    max_daily_dose: Mapped[str] = mapped_column(String(32), default="")
-    controlled: Mapped[str] = mapped_column(String(16), default="")  # "" | narcotic | psychotropic
+    unit: Mapped[str] = mapped_column(String(8))  # the dispensing unit: 片, 粒, 支, 瓶 …
+    dose_unit: Mapped[str] = mapped_column(String(8))  # mg, g, ml, IU, μg, 片 …
+    dose_per_unit: Mapped[float] = mapped_column(Float)
+    package: Mapped[str] = mapped_column(String(64), default="")
+    max_daily_dose: Mapped[float | None] = mapped_column(Float, nullable=True)
+    default_route: Mapped[str] = mapped_column(String(8), default="po")
+    default_frequency: Mapped[str] = mapped_column(String(8), default="qd")
+    control: Mapped[str] = mapped_column(String(16), default="ordinary")
+    atc: Mapped[str] = mapped_column(String(8), default="")
+    allergy_classes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    price_fen: Mapped[int] = mapped_column()  # per dispensing unit
+    active: Mapped[bool] = mapped_column(default=True)

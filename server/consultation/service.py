@@ -213,6 +213,12 @@ def _previous_visits(session: Session, *, appt: Appointment, patient: Patient) -
     return out
 
 
+def _previous_prescriptions(session: Session, *, patient_id: int, appointment_id: int) -> list[dict[str, Any]]:
+    from server.prescriptions import service as prescriptions
+
+    return prescriptions.previous_for_chart(session, patient_id=patient_id, appointment_id=appointment_id)
+
+
 def chart(session: Session, *, role: str, doctor_id: int | None, appointment_id: int) -> schemas.Chart:
     """The chart: a doctor of their own appointments, an admin of all; nobody else (no clinical data)."""
     row = session.execute(select(Appointment, Patient, Doctor, Department)
@@ -237,7 +243,7 @@ def chart(session: Session, *, role: str, doctor_id: int | None, appointment_id:
         eligibility_visit=_visit(session, a.eligibility_visit_id),
         description=_description(session, a.id),
         previous_visits=_previous_visits(session, appt=a, patient=p),
-        previous_prescriptions=[])
+        previous_prescriptions=_previous_prescriptions(session, patient_id=p.id, appointment_id=a.id))
 
 
 # --- clinic stops (停诊) --------------------------------------------------------------------------------------

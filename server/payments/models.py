@@ -28,6 +28,9 @@ class Payment(Base):
     purpose: Mapped[str] = mapped_column(String(16))  # consultation | drug
     appointment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("appointments.id"), nullable=True,
                                                        index=True)
+    # purpose drug: the prescription whose drug fee this pays (appointment_id stays null)
+    prescription_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("prescriptions.id"), nullable=True,
+                                                        index=True)
     amount_fen: Mapped[int] = mapped_column()
     description: Mapped[str] = mapped_column(String(128), default="")
     status: Mapped[str] = mapped_column(String(16), default="created", index=True)  # created | paid | closed

@@ -6,9 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from server.actor import Actor
 from server.config import Settings, get_settings
+from server.db import Database
 from server.deps import ClientDep, CurrentAccount, DbDep, SessionDep, SettingsDep
 from server.errors import AppError
 from server.payments import service, wechatpay
@@ -41,6 +43,16 @@ def create_payment(appointment_id: AppointmentId, ctx: CurrentAccount, session: 
     payment, created = service.open_payment(session, account_id=ctx.account.id, appointment_id=appointment_id,
                                             actor=ctx.actor, settings=settings)
     session.commit()
+    return prepay_answer(session, db, settings, payment=payment, created=created, response=response)
+
+
+def prepay_answer(session: Session, db: Database, settings: Settings, *, payment: Payment, created: bool,
+                  response: Response) -> PaymentPrepay:
+    """After an open payment committed: ask the gateway for its prepay id (outside any transaction of ours),
+    then answer 201 (new) or 200 (the open one again). Shared by the consultation fee and the drug fee."""
+    gateway = get_gateway(db=db, settings=settings)
+    if gateway is None:
+        raise AppError("payment_unavailable", "在线支付暂不可用，请到医院窗口缴费", status=409)
     if not payment.prepay_id:
         # the gateway is outside: ask it with no transaction of ours open
         prepay_id = service.request_prepay(gateway, payment, settings=settings)

@@ -117,6 +117,39 @@ def open_payment(session: Session, *, account_id: int, appointment_id: int, acto
     return payment, True
 
 
+def open_drug_payment(session: Session, *, account_id: int, prescription_id: int, actor: Actor,
+                      settings: Settings) -> tuple[Payment, bool]:
+    """The drug fee of an issued prescription (purpose ``drug``): its open payment, or a new one; ``True``
+    when created now. The prescription's own rules (fulfilment chosen, not expired, not paid) are checked by
+    the prescriptions slice with the row locked, so two taps agree."""
+    from server.prescriptions import service as prescriptions
+
+    rx = prescriptions.payable(session, account_id=account_id, rx_id=prescription_id)
+    t = now()
+    paid = session.execute(select(Payment.id).where(Payment.prescription_id == rx.id, Payment.status == "paid")
+                           .limit(1)).scalar()
+    if paid is not None:
+        raise Conflict("already_paid", "该处方药费已支付，无需重复支付")
+    existing = session.execute(
+        select(Payment).where(Payment.prescription_id == rx.id, Payment.purpose == "drug",
+                              Payment.status == "created", Payment.expires_at > t,
+                              Payment.amount_fen == rx.amount_fen)
+        .order_by(Payment.id.desc()).limit(1)).scalar_one_or_none()
+    if existing is not None:
+        return existing, False
+    expires = t + dt.timedelta(minutes=settings.hold_minutes)
+    if rx.valid_until is not None:
+        expires = min(expires, rx.valid_until)
+    payment = Payment(out_trade_no=order_number("P"), account_id=rx.account_id, purpose="drug",
+                      appointment_id=None, prescription_id=rx.id, amount_fen=rx.amount_fen,
+                      description=f"{settings.hospital_name}-处方药费{rx.no}"[:128], status="created",
+                      expires_at=expires)
+    session.add(payment)
+    session.flush()
+    _record(session, actor=actor, kind="payment.created", payment=payment, appointment=None, prescription_no=rx.no)
+    return payment, True
+
+
 def prepay_order(payment: Payment, *, settings: Settings) -> PrepayOrder:
     return PrepayOrder(out_trade_no=payment.out_trade_no, description=payment.description,
                        amount_fen=payment.amount_fen, time_expire=payment.expires_at,
@@ -197,7 +230,10 @@ def apply_success(session: Session, *, success: Success, actor: Actor, source: s
     late = was == "closed"
     # the appointment (and perhaps its slot) first: recording takes the audit chain's lock, held to the commit,
     # and a row lock wanted after it deadlocks with a booking that holds the slot and waits for the chain
-    orphan = _book_appointment(session, payment=payment, appointment=appt, actor=actor)
+    if payment.purpose == "drug":
+        orphan = _pay_prescription(session, payment=payment, actor=actor)
+    else:
+        orphan = _book_appointment(session, payment=payment, appointment=appt, actor=actor)
     _record(session, actor=actor, kind="payment.paid", payment=payment, appointment=appt,
             transaction_id=success.transaction_id, source=source, late=late)
     if orphan:
@@ -227,6 +263,22 @@ def _book_appointment(session: Session, *, payment: Payment, appointment: Appoin
         log.warning("payment %s could not book appointment %s: %s", payment.out_trade_no, appointment.id, exc)
         return exc.code
     return None
+
+
+def _pay_prescription(session: Session, *, payment: Payment, actor: Actor) -> str | None:
+    """Hand a drug-fee payment to its prescription (once: fulfilment_chosen → paid); why it could not, or
+    ``None``."""
+    from server.prescriptions import service as prescriptions
+
+    if payment.prescription_id is None:
+        return "prescription_missing"
+    other = session.execute(select(Payment.id).where(Payment.prescription_id == payment.prescription_id,
+                                                     Payment.status == "paid", Payment.id != payment.id)
+                            .limit(1)).scalar()
+    if other is not None:
+        return "duplicate_payment"
+    return prescriptions.mark_paid(session, prescription_id=payment.prescription_id, payment_id=payment.id,
+                                   paid_at=payment.paid_at or now(), actor=actor)
 
 
 def as_text(value: Any) -> str:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 00:22:40.410519
+Create Date: 2026-11-26 03:21:29.462890
 """
 from __future__ import annotations
 
@@ -59,13 +59,21 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('generic_name', sa.String(length=64), nullable=False),
     sa.Column('brand_name', sa.String(length=64), nullable=False),
-    sa.Column('pinyin', sa.String(length=64), nullable=False),
+    sa.Column('initials', sa.JSON(), nullable=False),
+    sa.Column('strength', sa.String(length=48), nullable=False),
     sa.Column('form', sa.String(length=16), nullable=False),
-    sa.Column('strength', sa.String(length=32), nullable=False),
     sa.Column('unit', sa.String(length=8), nullable=False),
+    sa.Column('dose_unit', sa.String(length=8), nullable=False),
+    sa.Column('dose_per_unit', sa.Float(), nullable=False),
+    sa.Column('package', sa.String(length=64), nullable=False),
+    sa.Column('max_daily_dose', sa.Float(), nullable=True),
+    sa.Column('default_route', sa.String(length=8), nullable=False),
+    sa.Column('default_frequency', sa.String(length=8), nullable=False),
+    sa.Column('control', sa.String(length=16), nullable=False),
+    sa.Column('atc', sa.String(length=8), nullable=False),
+    sa.Column('allergy_classes', sa.JSON(), nullable=False),
     sa.Column('price_fen', sa.Integer(), nullable=False),
-    sa.Column('max_daily_dose', sa.String(length=32), nullable=False),
-    sa.Column('controlled', sa.String(length=16), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_drugs')),
     sa.UniqueConstraint('code', name=op.f('uq_drugs_code'))
     )
@@ -463,6 +471,9 @@ def upgrade() -> None:
     sa.Column('diagnosis_code', sa.String(length=16), nullable=False),
     sa.Column('diagnosis_name', sa.String(length=100), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
+    sa.Column('rating_stars', sa.Integer(), nullable=True),
+    sa.Column('rating_text', sa.String(length=500), nullable=True),
+    sa.Column('rated_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_appointments_account_id_accounts')),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_appointments_department_id_departments')),
     sa.ForeignKeyConstraint(['doctor_id'], ['doctors.id'], name=op.f('fk_appointments_doctor_id_doctors')),
@@ -539,34 +550,69 @@ def upgrade() -> None:
     with op.batch_alter_table('consent_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_requests_appointment_id'), ['appointment_id'], unique=False)
 
-    op.create_table('payments',
+    op.create_table('prescriptions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('out_trade_no', sa.String(length=32), nullable=False),
+    sa.Column('no', sa.String(length=20), nullable=False),
+    sa.Column('verify_token', sa.String(length=40), nullable=False),
+    sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('doctor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('purpose', sa.String(length=16), nullable=False),
-    sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('patient_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=24), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('diagnosis_code', sa.String(length=8), nullable=False),
+    sa.Column('diagnosis_name', sa.String(length=100), nullable=False),
+    sa.Column('fee_category', sa.String(length=16), nullable=False),
+    sa.Column('allergies', sa.JSON(), nullable=False),
+    sa.Column('chronic_reason', sa.String(length=200), nullable=False),
+    sa.Column('validity_days', sa.Integer(), nullable=False),
+    sa.Column('validity_note', sa.String(length=200), nullable=False),
+    sa.Column('notes', sa.String(length=500), nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('overrides', sa.JSON(), nullable=False),
+    sa.Column('findings', sa.JSON(), nullable=False),
     sa.Column('amount_fen', sa.Integer(), nullable=False),
-    sa.Column('description', sa.String(length=128), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('prepay_id', sa.String(length=64), nullable=False),
-    sa.Column('transaction_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('signed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('content_hash', sa.String(length=64), nullable=True),
+    sa.Column('return_reason', sa.String(length=200), nullable=True),
+    sa.Column('returned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reviewed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('valid_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('fulfilment', sa.JSON(), nullable=True),
+    sa.Column('fulfilment_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('refunded_fen', sa.Integer(), nullable=False),
-    sa.Column('orphan_reason', sa.String(length=48), nullable=False),
-    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_payments_amount_positive')),
-    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_payments_account_id_accounts')),
-    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_payments_appointment_id_appointments')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
-    sa.UniqueConstraint('out_trade_no', name=op.f('uq_payments_out_trade_no')),
-    sa.UniqueConstraint('transaction_id', name=op.f('uq_payments_transaction_id'))
+    sa.Column('dispensed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('dispensed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('expired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('void_reason', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_prescriptions_account_id_accounts')),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_prescriptions_appointment_id_appointments')),
+    sa.ForeignKeyConstraint(['created_by'], ['staff.id'], name=op.f('fk_prescriptions_created_by_staff')),
+    sa.ForeignKeyConstraint(['dispensed_by'], ['staff.id'], name=op.f('fk_prescriptions_dispensed_by_staff')),
+    sa.ForeignKeyConstraint(['doctor_id'], ['doctors.id'], name=op.f('fk_prescriptions_doctor_id_doctors')),
+    sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_prescriptions_patient_id_patients')),
+    sa.ForeignKeyConstraint(['reviewed_by'], ['staff.id'], name=op.f('fk_prescriptions_reviewed_by_staff')),
+    sa.ForeignKeyConstraint(['signed_by'], ['staff.id'], name=op.f('fk_prescriptions_signed_by_staff')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_prescriptions')),
+    sa.UniqueConstraint('no', name=op.f('uq_prescriptions_no')),
+    sa.UniqueConstraint('verify_token', name=op.f('uq_prescriptions_verify_token'))
     )
-    with op.batch_alter_table('payments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_payments_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_payments_appointment_id'), ['appointment_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_payments_status'), ['status'], unique=False)
+    with op.batch_alter_table('prescriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_prescriptions_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_prescriptions_appointment_id'), ['appointment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_prescriptions_doctor_id'), ['doctor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_prescriptions_patient_id'), ['patient_id'], unique=False)
+        batch_op.create_index('ix_prescriptions_status_signed', ['status', 'signed_at'], unique=False)
+        batch_op.create_index('ix_prescriptions_status_valid', ['status', 'valid_until'], unique=False)
 
     op.create_table('description_files',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -581,21 +627,63 @@ def upgrade() -> None:
     with op.batch_alter_table('description_files', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_description_files_description_id'), ['description_id'], unique=False)
 
+    op.create_table('payments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('out_trade_no', sa.String(length=32), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('purpose', sa.String(length=16), nullable=False),
+    sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('prescription_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('description', sa.String(length=128), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('prepay_id', sa.String(length=64), nullable=False),
+    sa.Column('transaction_id', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('paid_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('refunded_fen', sa.Integer(), nullable=False),
+    sa.Column('orphan_reason', sa.String(length=48), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_payments_amount_positive')),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_payments_account_id_accounts')),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_payments_appointment_id_appointments')),
+    sa.ForeignKeyConstraint(['prescription_id'], ['prescriptions.id'], name=op.f('fk_payments_prescription_id_prescriptions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payments')),
+    sa.UniqueConstraint('out_trade_no', name=op.f('uq_payments_out_trade_no')),
+    sa.UniqueConstraint('transaction_id', name=op.f('uq_payments_transaction_id'))
+    )
+    with op.batch_alter_table('payments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payments_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payments_appointment_id'), ['appointment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payments_prescription_id'), ['prescription_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payments_status'), ['status'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table('description_files', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_description_files_description_id'))
-
-    op.drop_table('description_files')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payments_status'))
+        batch_op.drop_index(batch_op.f('ix_payments_prescription_id'))
         batch_op.drop_index(batch_op.f('ix_payments_appointment_id'))
         batch_op.drop_index(batch_op.f('ix_payments_account_id'))
 
     op.drop_table('payments')
+    with op.batch_alter_table('description_files', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_description_files_description_id'))
+
+    op.drop_table('description_files')
+    with op.batch_alter_table('prescriptions', schema=None) as batch_op:
+        batch_op.drop_index('ix_prescriptions_status_valid')
+        batch_op.drop_index('ix_prescriptions_status_signed')
+        batch_op.drop_index(batch_op.f('ix_prescriptions_patient_id'))
+        batch_op.drop_index(batch_op.f('ix_prescriptions_doctor_id'))
+        batch_op.drop_index(batch_op.f('ix_prescriptions_appointment_id'))
+        batch_op.drop_index(batch_op.f('ix_prescriptions_account_id'))
+
+    op.drop_table('prescriptions')
     with op.batch_alter_table('consent_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_requests_appointment_id'))
 
