@@ -114,10 +114,18 @@ def test_prescription_from_consent_to_sign_return_and_void(
     r = api.post(f"{V1}/staff/appointments/{appt}/prescriptions", headers=doc, json={})
     assert r.status_code == 409 and r.json()["code"] == "consent_required", r.text
 
+    # the visit's diagnosis, picked on the consultation panel, is the prescription's to start with
+    qtbot.waitUntil(lambda: w.consult_panel.icd.ready, timeout=T)
+    assert w.consult_panel.icd.search_now("E11.9") > 0
+    w.consult_panel.icd.pick_row(0)
+    diagnosis = w.consult_panel.icd.selected()
+    assert diagnosis is not None
+
     # the patient consents on the phone: the editor unlocks by itself (consent.answered on the stream)
     consent(api, doc, acc, appt)
     qtbot.waitUntil(lambda: ed.stack.currentWidget() is ed.page_edit, timeout=T)
     assert ed.status == "new" and ed.editable
+    assert ed.icd.selected() == diagnosis
 
     # the drug search: pinyin initials, brand name, code (prefix matches first)
     drug = ordinary_drug_with_max(w)

@@ -1168,6 +1168,13 @@ class PrescriptionEditor(LanguageAware, QWidget):
             return
         self.stack.setCurrentWidget(self.page_edit)
         status = self.status
+        if status == "new" and not self.sync.busy and self.sync.rx_id is None and self.icd.selected() is None:
+            picked = self.visit_diagnosis()  # the visit's diagnosis, picked since the editor opened
+            if picked:
+                self._loading = True
+                self.icd.set_selected(*picked)
+                self.draft["diagnosis"] = {"code": picked[0], "name": picked[1]}
+                self._loading = False
         editable = self.editable
         p = self.prescription if not self._fresh else None
         self.lbl_status.setVisible(True)
