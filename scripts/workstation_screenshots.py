@@ -459,6 +459,10 @@ def shoot_prescription(base_url: str, out: Path, *, rich_name: str) -> None:
             and not ed.sync.busy)
     sh.spin(1.0)
     sh.save(w, "doctor_prescription_editor.png")
+    w.resize(1366, 768)  # the small screen the editor must still fit
+    sh.spin(1.0)
+    sh.save(w, "doctor_prescription_editor_1366.png")
+    w.resize(1600, 1000)
 
     # override every overridable block with a reason, then sign
     ed.ask_reason = lambda *_a: "患者既往长期服用此剂量，耐受良好，已告知风险"

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PySide6.QtCore import Qt
 from sqlalchemy.engine import Engine
 
 from tests.conftest import LiveServer
@@ -135,9 +136,16 @@ def test_prescription_from_consent_to_sign_return_and_void(
     assert drug in [ed.search_model.drug(i) for i in range(ed.search_model.rowCount())]  # type: ignore[union-attr]
     assert ed.search_now(drug.code.lower()) > 0 and ed.search_model.drug(0) == drug  # type: ignore[union-attr]
 
-    # a line: the quantity is computed at once here, and the server agrees
+    # a line: the quantity is computed at once here, and the server agrees (a second one added and removed)
     ed.pick_row(0)
     assert ed.lines.rowCount() == 1
+    other = next(d for d in ed.formulary.drugs if d.code != drug.code and not d.controlled)  # type: ignore[union-attr]
+    ed.search_now(other.code)
+    ed.pick_row(0)
+    assert ed.lines.rowCount() == 2
+    rect = ed.table.visualRect(ed.lines.index(1, LinesModel.COL_REMOVE))
+    qtbot.mouseClick(ed.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert ed.lines.rowCount() == 1 and ed.lines.lines[0]["drug_code"] == drug.code
     f = ed.formulary
     assert f is not None
     line = ed.lines.lines[0]

@@ -270,7 +270,12 @@ class LinesModel(QAbstractTableModel):
                 return fen_text(self.amount_fen(row))
             if col == self.COL_NOTES:
                 return line.get("notes") or ""
+            if col == self.COL_REMOVE and not self.read_only:
+                return QCoreApplication.translate("Prescription", "Remove")
             return None
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_REMOVE:
+            from PySide6.QtGui import QColor
+            return QColor("#1f6f8b")  # the link colour (theme.ACCENT; models import no widgets module)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == self.COL_QTY:
                 computed = self.computed_quantity(row)
@@ -279,6 +284,8 @@ class LinesModel(QAbstractTableModel):
                     return tr("Prescription", "Computed from dose, frequency and days; type a number to change it")
                 return tr("Prescription", "Changed by hand (computed: %1); type 0 to compute it again") \
                     .replace("%1", str(computed))
+            if col == self.COL_REMOVE and not self.read_only:
+                return QCoreApplication.translate("Prescription", "Remove this drug from the prescription")
             if col == self.COL_DRUG and drug is not None:
                 return f"{drug.code}  {drug.name}  {drug.strength}  {drug.package}  {fen_text(drug.price_fen)}/{drug.unit}"
         if role == Qt.ItemDataRole.FontRole and col == self.COL_QTY and line.get("quantity") is not None:
@@ -286,6 +293,8 @@ class LinesModel(QAbstractTableModel):
             f = QFont()
             f.setBold(True)
             return f
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_REMOVE:
+            return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.COL_DAYS, self.COL_QTY, self.COL_AMOUNT,
                                                                   self.COL_DOSE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

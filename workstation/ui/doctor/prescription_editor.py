@@ -249,8 +249,9 @@ class FindingsView(LanguageAware, QWidget):
 
     def _rebuild(self) -> None:
         for frame in self.rows.values():
+            # deferred: the "Override…" button being clicked may be inside (its signal is still running)
+            self._box.removeWidget(frame)
             frame.hide()
-            frame.setParent(None)
             frame.deleteLater()
         self.rows = {}
         order = {"block": 0, "warn": 1}
@@ -420,6 +421,7 @@ class PrescriptionEditor(LanguageAware, QWidget):
         self.lbl_validity = QLabel(self.page_edit)
         self.sp_validity = QSpinBox(self.page_edit)
         self.sp_validity.setRange(1, 3)
+        self.sp_validity.setMinimumWidth(72)
         self.ed_validity_note = QLineEdit(self.page_edit)
         self.ed_validity_note.setMaxLength(200)
         self.lbl_notes = QLabel(self.page_edit)
@@ -491,12 +493,11 @@ class PrescriptionEditor(LanguageAware, QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(LinesModel.COL_DRUG, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
-        for col, width in ((LinesModel.COL_DOSE, 96), (LinesModel.COL_ROUTE, 84), (LinesModel.COL_FREQ, 112),
-                           (LinesModel.COL_DAYS, 52), (LinesModel.COL_QTY, 76), (LinesModel.COL_AMOUNT, 80),
-                           (LinesModel.COL_NOTES, 120), (LinesModel.COL_REMOVE, 58)):
+        for col, width in ((LinesModel.COL_DOSE, 88), (LinesModel.COL_ROUTE, 66), (LinesModel.COL_FREQ, 104),
+                           (LinesModel.COL_DAYS, 48), (LinesModel.COL_QTY, 70), (LinesModel.COL_AMOUNT, 78),
+                           (LinesModel.COL_NOTES, 104), (LinesModel.COL_REMOVE, 54)):
             self.table.setColumnWidth(col, width)
-        for sig in (self.lines.rowsInserted, self.lines.rowsRemoved, self.lines.modelReset):
-            sig.connect(self._place_remove_buttons)
+        self.table.clicked.connect(self._cell_clicked)
 
         self.lbl_findings = QLabel(self.page_edit)
         self.lbl_findings.setObjectName("SectionTitle")
@@ -570,7 +571,6 @@ class PrescriptionEditor(LanguageAware, QWidget):
         self.search_model = DrugSearchModel(formulary, parent=self)
         self.completer.setModel(self.search_model)
         self.lines.set_formulary(formulary)
-        self._place_remove_buttons()
         self.retranslate()
 
     def set_icd_catalog(self, catalog: Icd10Catalog) -> None:
@@ -804,22 +804,10 @@ class PrescriptionEditor(LanguageAware, QWidget):
         row = self.lines.add_drug(drug)
         self.table.selectRow(row)
 
-    def _place_remove_buttons(self, *_: Any) -> None:
-        for row in range(self.lines.rowCount()):
-            index = self.lines.index(row, LinesModel.COL_REMOVE)
-            btn = QPushButton(self.tr("Remove"), self.table)
-            btn.setObjectName("Link")
-            btn.setToolTip(self.tr("Remove this drug from the prescription"))
-            btn.setEnabled(not self.lines.read_only)
-            btn.setVisible(not self.lines.read_only)
-            btn.clicked.connect(lambda _=False, b=btn: self._remove_clicked(b))
-            self.table.setIndexWidget(index, btn)
-
-    def _remove_clicked(self, btn: QPushButton) -> None:
-        for row in range(self.lines.rowCount()):
-            if self.table.indexWidget(self.lines.index(row, LinesModel.COL_REMOVE)) is btn:
-                self.remove_line(row)
-                return
+    def _cell_clicked(self, index: QModelIndex) -> None:
+        """The "Remove" cell of a line (drawn by the model: no widgets inside the table)."""
+        if index.column() == LinesModel.COL_REMOVE:
+            self.remove_line(index.row())
 
     def remove_line(self, row: int) -> None:
         if self.editable:
@@ -1069,9 +1057,8 @@ class PrescriptionEditor(LanguageAware, QWidget):
     def _render_findings(self) -> None:
         findings = self._findings
         self.findings.set_findings(findings, editable=self.editable)
-        self.findings.adjustSize()
-        wanted = self.findings.sizeHint().height() + 4
-        self.findings_scroll.setFixedHeight(max(40, min(wanted, 200)))
+        self._fit_findings()
+        QTimer.singleShot(0, self._fit_findings)  # again once the rows are laid out at their real width
         blocks = [f for f in findings if f.get("severity") == "block" and not f.get("overridden")]
         warns = [f for f in findings if f.get("severity") == "warn"]
         if not findings:
@@ -1079,6 +1066,20 @@ class PrescriptionEditor(LanguageAware, QWidget):
         else:
             self.lbl_findings.setText(self.tr("Checks: %1 blocking, %2 warning(s)")
                                       .replace("%1", str(len(blocks))).replace("%2", str(len(warns))))
+
+    def _fit_findings(self) -> None:
+        """The findings take the room they need (up to about five rows), the lines table the rest."""
+        layout = self.findings.layout()
+        layout.activate()
+        width = max(self.findings_scroll.viewport().width(), 300)
+        wanted = layout.heightForWidth(width) if layout.hasHeightForWidth() else -1
+        if wanted <= 0:
+            wanted = self.findings.sizeHint().height()
+        self.findings_scroll.setFixedHeight(max(36, min(wanted + 4, 260)))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit_findings()
 
     def _render_saved(self) -> None:
         sync = self.sync
@@ -1188,7 +1189,10 @@ class PrescriptionEditor(LanguageAware, QWidget):
         self.lbl_status.setProperty("tone", tone)
         self.lbl_status.style().unpolish(self.lbl_status)
         self.lbl_status.style().polish(self.lbl_status)
-        self.lbl_no.setText(str((p or {}).get("no") or ""))
+        no = str((p or {}).get("no") or "")
+        if p is not None and p.get("signed_at") and status not in EDITABLE_STATUSES:
+            no = self.tr("%1 · signed %2").replace("%1", no).replace("%2", str(p["signed_at"])[:16].replace("T", " "))
+        self.lbl_no.setText(no)
         self.lbl_no.setVisible(bool(self.lbl_no.text()))
         banner = ""
         if p is not None and p.get("return_reason") and status in EDITABLE_STATUSES:
@@ -1202,7 +1206,9 @@ class PrescriptionEditor(LanguageAware, QWidget):
         read_only = not editable
         if self.lines.read_only != read_only:
             self.lines.read_only = read_only
-            self._place_remove_buttons()
+            self.lines.layoutChanged.emit()
+        self.table.setColumnHidden(LinesModel.COL_REMOVE, read_only)
+        self.icd.btn_clear.setVisible(editable and self.icd.selected() is not None)
         for w in (self.icd, self.cb_fee, self.ed_allergies, self.ed_chronic, self.sp_validity,
                   self.ed_validity_note, self.ed_notes):
             w.setEnabled(editable)
