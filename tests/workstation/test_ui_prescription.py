@@ -291,3 +291,13 @@ def test_a_prescription_draft_survives_a_crash(
     got = server_rx(api, doc, rx_id)
     assert got["lines"][0]["days"] == 5 and got["status"] == "draft"
     assert dt.datetime.fromisoformat(got["created_at"]) is not None
+
+    # the same prescription changed elsewhere (another computer): the next autosave meets 409 draft_conflict,
+    # the editor shows the server's version and says so
+    r = api.put(f"{V1}/staff/prescriptions/{rx_id}", headers=doc,
+                json={**ed2.form(), "notes": "另一台电脑的修改", "revision": got["revision"]})
+    assert r.status_code == 200, r.text
+    assert ed2.lines.setData(ed2.lines.index(0, LinesModel.COL_DAYS), 6)
+    qtbot.waitUntil(lambda: ed2.ed_notes.text() == "另一台电脑的修改", timeout=T)
+    assert ed2.lbl_notice.isVisibleTo(w2) and ed2.lines.lines[0]["days"] == 5
+    assert not ed2.sync.busy  # type: ignore[union-attr]

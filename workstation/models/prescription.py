@@ -10,8 +10,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QCoreApplication, QModelIndex, QObject, \
-    QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 
 from workstation.models.formulary import Drug, Formulary, default_quantity, fen_text
 
