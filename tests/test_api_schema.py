@@ -156,6 +156,23 @@ def arrange(server: LiveServer) -> dict[str, Any]:
                 assert r.status_code == 200, r.text
             r = api.post(f"{V1}/staff/appointments/{visiting}/accept", headers=doctor_headers)
             assert r.status_code == 200, r.text
+            # the visit's consent, then a draft prescription for the prescription routes to aim at
+            staff_url = f"{V1}/staff/appointments/{visiting}"
+            r = api.post(f"{staff_url}/call", headers=doctor_headers)
+            assert r.status_code == 201, r.text
+            r = api.post(f"{staff_url}/call/state", headers=doctor_headers,
+                         json={"segment_id": r.json()["segment"]["id"], "state": "connected"})
+            assert r.status_code == 200, r.text
+            req = api.post(f"{staff_url}/consent-requests", headers=doctor_headers).json()
+            r = api.post(f"{V1}/appointments/{visiting}/consent", headers=headers,
+                         json={"request_id": req["id"], "version": req["version"], "agree": True})
+            assert r.status_code == 200, r.text
+            r = api.post(f"{staff_url}/prescriptions", headers=doctor_headers,
+                         json={"diagnosis": {"code": "E11.9", "name": "2型糖尿病"},
+                               "lines": [{"drug_code": "EN001", "dose": 500, "route": "po", "frequency": "bid",
+                                          "days": 7}]})
+            assert r.status_code == 201, r.text
+            rx_id = r.json()["id"]
             r = api.get(f"{V1}/staff/admin/staff", headers=admin)
             assert r.status_code == 200, r.text
             staff_ids = [s["id"] for s in r.json()]
@@ -179,6 +196,7 @@ def arrange(server: LiveServer) -> dict[str, Any]:
             "department_id": departments,
             "out_trade_no": [paid["out_trade_no"], open_payment["out_trade_no"]],
             "prepay_id": [open_payment["prepay_id"]],
+            "rx_id": [rx_id],
             "version": [version],
         },
     }
@@ -371,7 +389,7 @@ def test_every_protected_route_refuses_a_missing_or_bad_token(fuzz_server: tuple
                     continue
                 url = path
                 for name in ("patient_id", "appointment_id", "file_id", "doctor_id", "schedule_id", "staff_id",
-                             "out_trade_no", "prepay_id"):
+                             "out_trade_no", "prepay_id", "rx_id"):
                     url = url.replace("{" + name + "}", str(world["ids"][name][0]))
                 assert "{" not in url, f"add the parameter of {path} above"
                 for headers in ({}, auth(secrets.token_urlsafe(32))):
@@ -388,6 +406,7 @@ def test_every_protected_route_refuses_a_missing_or_bad_token(fuzz_server: tuple
 CONTROL_CHARACTERS_ALLOWED: dict[str, str] = {
     "POST /api/v1/auth/login/password body.password": "compared with a hash, never stored or queried",
     "POST /api/v1/staff/auth/login body.password": "compared with a hash, never stored or queried",
+    "POST /api/v1/staff/prescriptions/{rx_id}/sign body.password": "compared with a hash, never stored or queried",
     "POST /api/v1/staff/admin/staff body.password": "stored as its hash only",
     "PATCH /api/v1/staff/admin/staff/{staff_id} body.password": "stored as its hash only",
     "POST /api/v1/auth/register body.password_confirm": "only compared with the password",

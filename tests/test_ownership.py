@@ -48,15 +48,19 @@ ABSENT_TRADE_NO = "P" + "9" * 20
 # --- the cast ----------------------------------------------------------------------------------------------------
 
 
-def staff_session(engine: Engine, *, role: str, doctor_id: int | None = None) -> dict[str, Any]:
-    """A staff member with a live workstation session, made in the database (logins have lockouts)."""
+def staff_session(engine: Engine, *, role: str, doctor_id: int | None = None,
+                  password: str | None = None) -> dict[str, Any]:
+    """A staff member with a live workstation session, made in the database (logins have lockouts);
+    ``password`` for one who signs prescriptions."""
     from server.ids import token_hash
+    from server.security import hash_password
     from server.staff.models import Staff, StaffSession
 
     token = secrets.token_urlsafe(32)
     t = dt.datetime.now(dt.UTC)
     with Session(engine) as s, s.begin():
-        staff = Staff(username=f"own{secrets.token_hex(5)}", name="越权测试", role=role, password_hash="!",
+        staff = Staff(username=f"own{secrets.token_hex(5)}", name="越权测试", role=role,
+                      password_hash=hash_password(password) if password else "!",
                       doctor_id=doctor_id, active=True)
         s.add(staff)
         s.flush()
@@ -109,6 +113,39 @@ def pay(api: httpx.Client, headers: dict[str, str], appointment_id: int, *, conf
     return prepay
 
 
+RX_PASSWORD = "Sign-pass-2026"
+
+
+def prescriptions(api: httpx.Client, holder: dict[str, Any], doctor: dict[str, Any], pharmacist: dict[str, Any],
+                  appointment_id: int) -> tuple[int, int]:
+    """A's appointment through the visit to consent, then doctor A's draft and an issued prescription."""
+    pay(api, holder["headers"], appointment_id, confirm=True)
+    r = api.post(f"{V1}/appointments/{appointment_id}/check-in", headers=holder["headers"])
+    assert r.status_code == 200, r.text
+    r = api.post(f"{V1}/appointments/{appointment_id}/description", headers=holder["headers"],
+                 json={"text": "复查", "file_ids": []})
+    assert r.status_code == 200, r.text
+    staff = f"{V1}/staff/appointments/{appointment_id}"
+    r = api.post(f"{staff}/call", headers=doctor["headers"])
+    assert r.status_code == 201, r.text
+    r = api.post(f"{staff}/call/state", headers=doctor["headers"],
+                 json={"segment_id": r.json()["segment"]["id"], "state": "connected"})
+    assert r.status_code == 200, r.text
+    req = api.post(f"{staff}/consent-requests", headers=doctor["headers"]).json()
+    r = api.post(f"{V1}/appointments/{appointment_id}/consent", headers=holder["headers"],
+                 json={"request_id": req["id"], "version": req["version"], "agree": True})
+    assert r.status_code == 200, r.text
+    body = {"diagnosis": {"code": "D50.9", "name": "缺铁性贫血"},
+            "lines": [{"drug_code": "HE001", "dose": 100, "route": "po", "frequency": "tid", "days": 7}]}
+    made = [api.post(f"{staff}/prescriptions", headers=doctor["headers"], json=body).json() for _ in range(2)]
+    r = api.post(f"{V1}/staff/prescriptions/{made[1]['id']}/sign", headers=doctor["headers"],
+                 json={"password": RX_PASSWORD, "revision": made[1]["revision"]})
+    assert r.status_code == 200, r.text
+    r = api.post(f"{V1}/staff/prescriptions/{made[1]['id']}/approve", headers=pharmacist["headers"])
+    assert r.status_code == 200 and r.json()["status"] == "issued", r.text
+    return made[0]["id"], made[1]["id"]
+
+
 @dataclass
 class World:
     a: dict[str, Any]
@@ -126,6 +163,8 @@ class World:
     out_trade_no: str
     doctor_id: int                    # doctor A's catalogue id
     schedule_id: int                  # a future schedule of doctor A's with nothing booked
+    draft_rx: int = 0                 # doctor A's draft prescription for A's patient (consented visit)
+    issued_rx: int = 0                # doctor A's prescription, signed and approved: A's to see and pay
     other: dict[str, Any] = field(default_factory=dict)
 
 
@@ -148,7 +187,7 @@ def world(live_server: LiveServer, db_engine: Engine) -> World:
         patient = add_patient(api, a)
         files = {p: upload(api, a["headers"], p) for p in ("id_photo", "description", "feedback")}
         eligible = [eligible_patient(db_engine, a["account"]["id"], department_code="hematology", name=n)
-                    for n in ("甲一", "甲二", "甲三")]
+                    for n in ("甲一", "甲二", "甲三", "甲四")]
 
         def booking(patient_id: int, slot_id: int) -> int:
             r = book(api, a["headers"], patient_id=patient_id, slot_id=slot_id, notice_version=version)
@@ -166,11 +205,14 @@ def world(live_server: LiveServer, db_engine: Engine) -> World:
         r = api.post(f"{V1}/appointments/{waiting}/description", headers=a["headers"],
                      json={"text": "乏力两周，复查血常规", "file_ids": [files["description"]]})
         assert r.status_code == 200 and r.json()["status"] == "waiting", r.text
+        doctor_a = staff_session(db_engine, role="doctor", doctor_id=doc_a["id"], password=RX_PASSWORD)
+        pharmacist = staff_session(db_engine, role="pharmacist")
+        draft_rx, issued_rx = prescriptions(api, a, doctor_a, pharmacist,
+                                            booking(eligible[3], soon["slots"][1]["id"]))
     return World(
-        a=a, b=b, admin=admin,
-        doctor_a=staff_session(db_engine, role="doctor", doctor_id=doc_a["id"]),
+        a=a, b=b, admin=admin, doctor_a=doctor_a, draft_rx=draft_rx, issued_rx=issued_rx,
         doctor_b=staff_session(db_engine, role="doctor", doctor_id=doc_b["id"]),
-        clerk=staff_session(db_engine, role="clerk"), pharmacist=staff_session(db_engine, role="pharmacist"),
+        clerk=staff_session(db_engine, role="clerk"), pharmacist=pharmacist,
         patient=patient, files=files, waiting=waiting, booked=booked, unpaid=unpaid,
         out_trade_no=prepay["out_trade_no"], doctor_id=doc_a["id"], schedule_id=spare["id"])
 
@@ -264,6 +306,25 @@ def _admin(path: str, attr: str, body: dict[str, Any] | None = None) -> Maker:
 
 
 RECORD = {"diagnosis_code": "D50", "diagnosis_name": "缺铁性贫血", "notes": "越权探测"}
+RX_DRAFT = {"diagnosis": {"code": "D50.9", "name": "越权探测"}, "revision": 1}
+PHARMACIST_ROUTES = ["doctor A", "doctor B", "clerk", "account A", NOBODY]   # pharmacist actions
+RX_STAFF_OTHERS = ["doctor B", "pharmacist", "clerk", "account A", NOBODY, FORGED]   # doctor A's draft
+
+
+def _rx(suffix: str, whos: list[str], *, which: str = "draft_rx", body: dict[str, Any] | None = None,
+        read: bool = False) -> Maker:
+    return lambda w: each(whos, f"/staff/prescriptions/{getattr(w, which)}{suffix}",
+                          f"/staff/prescriptions/{ABSENT}{suffix}", body=body, owner="doctor A" if read else None)
+
+
+def _my_rx(suffix: str, body: dict[str, Any] | None = None, read: bool = False) -> Maker:
+    def make(w: World) -> list[Probe]:
+        probes = each(ACCOUNTS_OTHERS, f"/prescriptions/{w.issued_rx}{suffix}", f"/prescriptions/{ABSENT}{suffix}",
+                      body=body, owner="account A" if read else None)
+        # the holder's own prescription before the pharmacist approved it: not there yet
+        return probes + [Probe("account A", f"/prescriptions/{w.draft_rx}{suffix}",
+                               f"/prescriptions/{ABSENT}{suffix}", body)]
+    return make
 
 PROBES: dict[tuple[str, str], Maker] = {
     # the account holder's own things
@@ -312,6 +373,28 @@ PROBES: dict[tuple[str, str], Maker] = {
     ("GET", "/api/v1/appointments/{appointment_id}/consent"): _appointment("/appointments/{}/consent", "waiting"),
     ("POST", "/api/v1/appointments/{appointment_id}/consent"):
         _appointment("/appointments/{}/consent", "waiting", {"request_id": 1, "version": 1, "agree": True}),
+    # prescriptions: doctor A's (a draft: the pharmacist never sees drafts, so even a pharmacist's approve,
+    # return or dispense answers like absent), and the holder's side of an issued one
+    ("GET", "/api/v1/staff/appointments/{appointment_id}/prescriptions"):
+        _staff_appointment("/prescriptions", DOCTOR_ROUTES, read=True),
+    ("POST", "/api/v1/staff/appointments/{appointment_id}/prescriptions"):
+        _staff_appointment("/prescriptions", DOCTOR_ROUTES, body={}),
+    ("GET", "/api/v1/staff/prescriptions/{rx_id}"): _rx("", RX_STAFF_OTHERS, read=True),
+    ("PUT", "/api/v1/staff/prescriptions/{rx_id}"): _rx("", DOCTOR_ROUTES, body=RX_DRAFT),
+    ("POST", "/api/v1/staff/prescriptions/{rx_id}/sign"):
+        _rx("/sign", DOCTOR_ROUTES, body={"password": RX_PASSWORD, "revision": 1}),
+    ("POST", "/api/v1/staff/prescriptions/{rx_id}/void"): _rx("/void", DOCTOR_ROUTES, body={"reason": "越权探测"}),
+    ("GET", "/api/v1/staff/prescriptions/{rx_id}/slip"): _rx("/slip", RX_STAFF_OTHERS),
+    ("POST", "/api/v1/staff/prescriptions/{rx_id}/approve"): _rx("/approve", PHARMACIST_ROUTES + ["pharmacist"]),
+    ("POST", "/api/v1/staff/prescriptions/{rx_id}/return"):
+        _rx("/return", PHARMACIST_ROUTES + ["pharmacist"], body={"reason": "越权探测"}),
+    ("POST", "/api/v1/staff/prescriptions/{rx_id}/dispense"): _rx("/dispense", PHARMACIST_ROUTES + ["pharmacist"]),
+    ("GET", "/api/v1/prescriptions/{rx_id}"): _my_rx("", read=True),
+    ("POST", "/api/v1/prescriptions/{rx_id}/fulfilment"):
+        _my_rx("/fulfilment", {"method": "pickup", "pharmacy_id": 1}),
+    ("POST", "/api/v1/prescriptions/{rx_id}/payment"): _my_rx("/payment"),
+    ("POST", "/api/v1/appointments/{appointment_id}/rating"):
+        _appointment("/appointments/{}/rating", "waiting", {"stars": 5, "text": "越权探测"}),
     # the admin's: everyone else answers alike whether the id exists or not
     ("PATCH", "/api/v1/staff/admin/doctors/{doctor_id}"): _admin("/staff/admin/doctors/{}", "doctor_id",
                                                                 {"title": "主任医师"}),
@@ -329,6 +412,9 @@ NOT_OWNER_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/sandbox/pay/{prepay_id}"): "sandbox gateway (development only)",
     ("POST", "/api/v1/sandbox/pay/{prepay_id}/confirm"): "sandbox gateway (development only)",
     ("GET", "/api/v1/sandbox/v3/pay/transactions/out-trade-no/{out_trade_no}"): "sandbox gateway (development only)",
+    # the printed slip's QR code: anyone holding the slip may check it; the token is an HMAC of the number
+    # and the answer names the patient masked (tests/test_prescriptions.py)
+    ("GET", "/api/v1/rx/verify/{token}"): "public verification of a printed slip",
 }
 
 
@@ -385,6 +471,10 @@ def test_the_probes_changed_nothing(api: httpx.Client, world: World) -> None:
     r = api.get(f"{V1}/staff/admin/schedules", headers=world.admin["headers"],
                 params={"doctor_id": world.doctor_id})
     assert {s["id"]: s["status"] for s in r.json()}.get(world.schedule_id) == "open", r.text
+    rx = {k: api.get(f"{V1}/staff/prescriptions/{getattr(world, k)}", headers=world.admin["headers"]).json()
+          for k in ("draft_rx", "issued_rx")}
+    assert (rx["draft_rx"]["status"], rx["draft_rx"]["revision"]) == ("draft", 1)
+    assert rx["issued_rx"]["status"] == "issued" and rx["issued_rx"]["fulfilment"] is None
 
 
 def test_clerk_reads_appointments_without_clinical_fields(api: httpx.Client, world: World) -> None:

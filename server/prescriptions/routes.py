@@ -57,7 +57,7 @@ def _staff_view(session: Session, rx: Any) -> schemas.PrescriptionPublic:
             responses={304: {"description": "Not modified (If-None-Match matched the version)"}},
             summary="The drug catalogue, frequencies, routes and limits the editor needs (ETag = version)")
 def formulary(session: SessionDep, _ctx: CurrentStaff,
-              if_none_match: Annotated[str | None, Header(max_length=200)] = None) -> Any:
+              if_none_match: Annotated[str | None, Header(max_length=200, pattern=r"^[\x20-\x7e]*$")] = None) -> Any:
     result = service.formulary(session)
     etag = f'"{result.version}"'
     if if_none_match is not None and if_none_match.strip() in (etag, result.version, "*"):

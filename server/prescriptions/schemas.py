@@ -148,6 +148,7 @@ class LinePublic(BaseModel):
     days: int
     quantity: int = Field(description="the entered quantity, or the computed one when none was entered")
     quantity_computed: int
+    quantity_entered: int | None = Field(default=None, description="what the doctor typed (null: computed)")
     notes: str
     drug: DrugPublic | None
     amount_fen: int
