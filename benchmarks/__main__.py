@@ -21,7 +21,7 @@ from benchmarks.harness import log, machine
 
 BACKEND_NAMES = ("booking_race", "booking_throughput", "api_reads")
 # the workstation benchmarks (docs/benchmarks.md, "Workstation"): the real workstation code in offscreen Qt processes
-WORKSTATION_NAMES = ("queue_latency", "workstation_startup", "queue_model", "gui_stall")
+WORKSTATION_NAMES = ("queue_latency", "workstation_startup", "queue_model", "gui_stall", "slip_render")
 # the video visit (docs/benchmarks.md, "Video call"): two processes on loopback, 10 minutes (quick: 20 s)
 VIDEO_NAMES = ("video_call",)
 NAMES = (*BACKEND_NAMES, *WORKSTATION_NAMES, *VIDEO_NAMES)

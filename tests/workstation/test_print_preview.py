@@ -117,7 +117,7 @@ def test_a5_slip_on_a4_paper_is_not_enlarged(qapp: Any, slip_pdf: bytes, tmp_pat
     printer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
     assert print_pdf(slip_pdf, printer) == 1
     _, (w, h), img = read_back(out)
-    assert abs(w - 595.3) < 3
+    assert abs(w - 595.3) < 3 and abs(h - 841.9) < 3
     # the slip's green stops where the A5 page ends: 1:1, centred across, from the top
     left = (595.3 - 419.5) / 2
     inside = img.getpixel((int(left + 5), 300))
@@ -170,3 +170,22 @@ def test_open_slip_preview_renders_and_shows(qtbot: Any) -> None:
     dlg = next(c for c in parent.children() if isinstance(c, PrintPreviewDialog))
     assert dlg._suggested_name == "处方笺_RX20261126000123.pdf"
     dlg.close()
+
+
+def test_open_slip_preview_reports_a_missing_font(qtbot: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    from workstation.services.printing import fonts, slip
+
+    def no_font(data: Any) -> bytes:
+        raise fonts.FontNotFound(fonts.INSTALL_HINT)
+
+    shown: list[str] = []
+    monkeypatch.setattr(slip, "render_slip", no_font)
+    monkeypatch.setattr(print_preview.QMessageBox, "warning", staticmethod(lambda p, t, m: shown.append(m)))
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    open_slip_preview(sample_slip("ordinary", drugs=1), parent=parent)
+    qtbot.waitUntil(lambda: bool(shown), timeout=10000)
+    assert "fonts-wqy-zenhei" in shown[0]
+    assert not any(isinstance(c, PrintPreviewDialog) for c in parent.children())

@@ -49,7 +49,7 @@ def render(pdf: bytes, *, page: int = 0, dpi: float = 72.0) -> Any:
 
 def field(text: str, label: str) -> str:
     """The value printed after ``label：`` (up to the next label or the end of the line)."""
-    m = re.search(re.escape(label) + r"：\s*(.*?)(?:\s+\S+：|$)", text, re.M)
+    m = re.search(re.escape(label) + r"：\s*(.*?)(?:\s+\S+：|$)", text, re.MULTILINE)
     assert m, f"no {label!r} in:\n{text}"
     return m.group(1).strip()
 
@@ -100,7 +100,7 @@ def test_back_matter(ordinary: tuple[dict, bytes]) -> None:
     data, pdf = ordinary
     (text,) = pages_text(pdf)
     # 02:31 UTC is 10:31 in China
-    assert re.search(r"^医师：\s*李慧敏\s*（电子签名 2026-11-26 10:31）", text, re.M), text
+    assert re.search(r"^医师：\s*李慧敏\s*（电子签名 2026-11-26 10:31）", text, re.MULTILINE), text
     assert data["doctor_name"] == "李慧敏"
     assert field(text, "药品金额") == "¥486.50"
     for box in ("审核药师", "调配药师", "核对药师", "发药药师"):
@@ -303,3 +303,94 @@ def test_no_font_anywhere_names_what_to_install(monkeypatch: pytest.MonkeyPatch)
 def test_registered_once() -> None:
     assert fonts.cjk_font_name() == fonts.cjk_font_name() == fonts.REGISTERED_NAME
     assert fonts.registered_font_file() is not None
+
+
+# --- the QR encoder's mask choice -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("level", ["L", "M", "Q", "H"])
+@pytest.mark.parametrize("value", ["x", "https://hospital.example.cn/rx/verify/3f9c2a7be01d4c55a8e1c0ffee42d9b7",
+                                   "https://hospital.example.cn/rx/verify/" + "0123456789abcdef" * 8])
+def test_masked_layouts_are_reportlabs(value: str, level: str) -> None:
+    """The eight layouts re-masked in numpy are exactly what reportlab's own ``makeImpl(True, mask)`` lays out,
+    and the final code is reportlab's layout of the chosen mask."""
+    import numpy as np
+
+    from workstation.services.printing.qr import _new_code, encode, mask_penalty, masked_layouts
+
+    layouts = masked_layouts(_new_code(value, level))
+    for mask in range(8):
+        ref = _new_code(value, level)
+        ref.makeImpl(True, mask)
+        assert (np.array(ref.modules, dtype=bool) == layouts[mask]).all(), mask
+    scores = [mask_penalty(g) for g in layouts]
+    best = _new_code(value, level)
+    best.makeImpl(False, scores.index(min(scores)))
+    assert encode(value, level=level) == [[bool(m) for m in row] for row in best.modules]
+
+
+def test_mask_penalty_rules() -> None:
+    import numpy as np
+
+    from workstation.services.printing.qr import mask_penalty
+
+    light = np.zeros((21, 21), dtype=bool)
+    # N1: 42 runs of 21 (19 each); N2: 400 blocks (3 each); N3: none; N4: 0 % dark (10 × 10)
+    assert mask_penalty(light) == 42 * 19 + 400 * 3 + 100
+    checker = (np.indices((21, 21)).sum(axis=0) % 2).astype(bool)
+    assert mask_penalty(checker) == 0
+    finder_row = checker.copy()
+    finder_row[10, :] = False
+    finder_row[10, 5:12] = [1, 0, 1, 1, 1, 0, 1]       # light on both sides: two N3 hits, plus its light runs
+    assert mask_penalty(finder_row) - mask_penalty(checker) >= 80
+
+
+def test_memoised_polynomial_gives_the_same_codes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportlab.graphics.barcode.qrencoder import QRUtil
+
+    from workstation.services.printing import qr
+
+    values = [f"https://hospital.example.cn/rx/verify/{i:032x}" for i in range(5)] + ["短", "x" * 300]
+    fast = [qr.encode(v, level=lvl) for v in values for lvl in "LMQH"]
+    monkeypatch.setattr(QRUtil, "getErrorCorrectPolynomial", staticmethod(qr._ORIGINAL_EC_POLYNOMIAL))
+    assert not hasattr(QRUtil.getErrorCorrectPolynomial, "cache_info")
+    assert fast == [qr.encode(v, level=lvl) for v in values for lvl in "LMQH"]
+
+
+def test_wrap_keeps_width_text_and_punctuation() -> None:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from workstation.services.printing.fonts import cjk_font_name
+
+    text = LONG_DIAGNOSIS + " Helicobacter-pylori-associated-gastritis 幽门螺杆菌相关性胃炎。"
+    for width in (60.0, 90.0, 140.0, 300.0):
+        lines = slip.wrap(text, 10, width)
+        assert len(lines) > 1
+        assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+        for ln in lines:
+            hang = stringWidth("；", cjk_font_name(), 10)
+            assert stringWidth(ln, cjk_font_name(), 10) <= width + hang, (width, ln)
+            assert ln and ln[0] not in slip.NO_LINE_START, (width, ln)
+    assert slip.wrap("", 10, 100) == [""]
+
+
+def test_finder_penalty_matches_a_plain_window_scan() -> None:
+    """N3 against the definition: every 11-module window of each row and column (quiet zone light)."""
+    import numpy as np
+
+    from workstation.services.printing.qr import _finder_penalty
+
+    patterns = ([1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1])
+
+    def plain(a: np.ndarray) -> int:
+        hits = 0
+        for row in a.tolist():
+            padded = [False] * 4 + row + [False] * 4
+            for s in range(len(padded) - 10):
+                hits += sum(padded[s:s + 11] == [bool(b) for b in p] for p in patterns)
+        return 40 * hits
+
+    rng = np.random.default_rng(5)
+    for size in (21, 25, 37):
+        for density in (0.3, 0.5, 0.7):
+            a = rng.random((size, size)) < density
+            assert _finder_penalty(a) == plain(a) and _finder_penalty(a.T) == plain(a.T)
