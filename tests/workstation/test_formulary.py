@@ -165,5 +165,9 @@ def test_lines_model_estimates_until_the_server_answers(qapp: Any) -> None:
     # draft_of: the server's filled-in quantity is not an explicit one
     d = draft_of({"lines": [server_line], "diagnosis": {"code": "E11.9", "name": "2型糖尿病", "x": 1}})
     assert d["lines"][0]["quantity"] is None and d["diagnosis"] == {"code": "E11.9", "name": "2型糖尿病"}
+    # quantity_entered (the server's word for a typed quantity) wins over the comparison
+    typed = {**server_line, "quantity": 40, "quantity_computed": 40, "quantity_entered": 40}
+    assert draft_of({"lines": [typed]})["lines"][0]["quantity"] == 40
+    assert draft_of({"lines": [{**typed, "quantity_entered": None}]})["lines"][0]["quantity"] is None
     model.remove(row)
     assert model.rowCount() == 0

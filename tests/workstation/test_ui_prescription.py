@@ -159,6 +159,15 @@ def test_prescription_from_consent_to_sign_return_and_void(
     assert ed.prescription["lines"][0]["quantity_computed"] == local
     assert ed.lines.quantity(0) == local and ed.lbl_total.text().endswith(f"{ed.prescription['amount_fen'] / 100:.2f}")
 
+    # a quantity typed by hand, far above the computed one: a warning; 0 goes back to the computed quantity
+    assert ed.lines.setData(ed.lines.index(0, LinesModel.COL_QTY), local * 3)
+    qtbot.waitUntil(lambda: any(x["code"] == "quantity_mismatch" for x in ed._findings), timeout=T)
+    assert next(x for x in ed._findings if x["code"] == "quantity_mismatch")["severity"] == "warn"
+    assert ed.prescription["lines"][0]["quantity"] == local * 3  # type: ignore[index]
+    assert ed.lines.setData(ed.lines.index(0, LinesModel.COL_QTY), 0)
+    qtbot.waitUntil(lambda: not any(x["code"] == "quantity_mismatch" for x in ed._findings), timeout=T)
+    assert ed.lines.lines[0]["quantity"] is None and ed.lines.quantity(0) == local
+
     # a dose above the maximum daily dose: a blocking finding, overridable with a reason
     per_day = f.frequency(line["frequency"]).per_day  # type: ignore[union-attr]
     assert per_day

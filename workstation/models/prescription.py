@@ -44,13 +44,21 @@ def draft_of(prescription: dict[str, Any]) -> dict[str, Any]:
     d = {k: copy.deepcopy(prescription.get(k, v)) for k, v in empty_draft().items()}
     d["lines"] = [{k: line.get(k) for k in LINE_KEYS} for line in prescription.get("lines") or []]
     for line, server in zip(d["lines"], prescription.get("lines") or [], strict=True):
-        # the server fills ``quantity`` with the computed one: only a different number was typed by the doctor
-        if server.get("quantity_computed") is not None and line.get("quantity") == server["quantity_computed"]:
-            line["quantity"] = None
+        line["quantity"] = entered_quantity(server)
     d["overrides"] = [{"key": o["key"], "reason": o["reason"]} for o in prescription.get("overrides") or []]
     if d["diagnosis"] is not None:
         d["diagnosis"] = {"code": d["diagnosis"].get("code", ""), "name": d["diagnosis"].get("name", "")}
     return d
+
+
+def entered_quantity(server_line: dict[str, Any]) -> int | None:
+    """What the doctor typed (``quantity_entered``; None: computed). The server fills ``quantity`` with the
+    computed one, so without ``quantity_entered`` only a number different from the computed one was typed."""
+    if "quantity_entered" in server_line:
+        q = server_line["quantity_entered"]
+        return int(q) if q is not None else None
+    q = server_line.get("quantity")
+    return None if q is None or q == server_line.get("quantity_computed") else int(q)
 
 
 def status_text(status: str, *, return_reason: str | None = None) -> str:
@@ -188,7 +196,7 @@ class LinesModel(QAbstractTableModel):
         if any_match:
             return s
         same = all(_same(s.get(k), line.get(k)) for k in ("dose", "frequency", "days"))
-        server_q = s.get("quantity") if s.get("quantity") != s.get("quantity_computed") else None
+        server_q = entered_quantity(s)
         return s if same and _same(server_q, line.get("quantity")) else None
 
     def computed_quantity(self, row: int) -> int | None:
