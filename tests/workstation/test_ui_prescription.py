@@ -225,6 +225,7 @@ def test_prescription_from_consent_to_sign_return_and_void(
     assert ed.lbl_banner.isVisibleTo(w) and "剂量偏大，请核对" in ed.lbl_banner.text()
     assert "剂量偏大，请核对" in ed.lbl_status.text()
     assert ed.editable and not ed.lines.read_only
+    assert w.workspace.tabText(1) != "Prescription" and "剂量偏大，请核对" in w.statusBar().currentMessage()
     assert ed.lines.setData(ed.lines.index(0, LinesModel.COL_DOSE), drug.dose_per_unit)
     qtbot.waitUntil(lambda: server_rx(api, doc, rx_id)["status"] == "draft" and not ed.sync.busy,  # type: ignore
                     timeout=T)

@@ -141,6 +141,7 @@ class DoctorWindow(StaffWindow):
         if self.drafts is not None:
             self.drafts.sig_draft_saved.connect(self._draft_saved)
         self.rx_editor.sig_consent_requested.connect(self._ask_consent)
+        self.rx_editor.sig_summary_changed.connect(lambda _s: self._title_rx_tab())
         self._alert_timer = QTimer(self)
         self._alert_timer.setSingleShot(True)
         self._alert_timer.setInterval(150)  # a burst of events: one alert check
@@ -324,9 +325,16 @@ class DoctorWindow(StaffWindow):
     def _on_events(self, batch: list[dict[str, Any]]) -> None:
         sel = self.selected_id()
         for event in batch:
-            if event.get("kind") == "appointment.rated" and (event.get("payload") or {}).get("appointment_id") == sel:
+            kind, payload = event.get("kind"), event.get("payload") or {}
+            if kind == "appointment.rated" and payload.get("appointment_id") == sel:
                 assert sel is not None
                 self._load_rating(sel)
+            elif kind == "prescription.returned":
+                # said wherever the doctor is looking: the prescription's banner has the details
+                self.statusBar().showMessage(
+                    self.tr("Prescription %1 of %2 was returned by the pharmacist: %3")
+                    .replace("%1", str(payload.get("no") or "")).replace("%2", str(payload.get("patient_name") or ""))
+                    .replace("%3", str(payload.get("reason") or "")), 20000)
 
     def _load_rating(self, appointment_id: int) -> None:
         api = self.session.api
@@ -505,7 +513,12 @@ class DoctorWindow(StaffWindow):
         self.act_outbox.setText(self.tr("&Outbox…"))
         self.act_clinic_stop.setText(self.tr("&Stop clinic…"))
         self.workspace.setTabText(0, self.tr("Visit"))
-        self.workspace.setTabText(1, self.tr("Prescription"))
+        self._title_rx_tab()
+
+    def _title_rx_tab(self) -> None:
+        summary = self.rx_editor._summary
+        title = self.tr("Prescription")
+        self.workspace.setTabText(1, f"{title} · {summary}" if summary else title)
 
     def about_to_sign_out(self) -> bool:
         """Warn when actions are still waiting to be sent (they stay for the next sign-in of this user)."""

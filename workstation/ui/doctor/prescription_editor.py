@@ -316,6 +316,7 @@ class PrescriptionEditor(LanguageAware, QWidget):
     ICD-10 catalogue, the call (for asking consent) and the visit's diagnosis."""
 
     sig_consent_requested = Signal(int)
+    sig_summary_changed = Signal(str)  # a short state for the tab's title ("" when there is nothing to say)
 
     def __init__(self, *, api: Any, hub: Any, store: Any | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -328,6 +329,7 @@ class PrescriptionEditor(LanguageAware, QWidget):
         self.prescription: dict[str, Any] | None = None  # the server's current one (None: a new draft)
         self.history: list[dict[str, Any]] = []
         self._findings: list[dict[str, Any]] = []
+        self._summary = ""
         self.draft: dict[str, Any] = empty_draft()
         self.sync: PrescriptionSync | None = None
         self.call_live: Callable[[], bool] = lambda: False
@@ -1142,6 +1144,7 @@ class PrescriptionEditor(LanguageAware, QWidget):
             self.lbl_no.hide()
             self.lbl_banner.hide()
             self.lbl_saved.setText("")
+            self._emit_summary("")
             return
         if self.sync is None:  # still loading
             self.stack.setCurrentWidget(self.page_none)
@@ -1165,6 +1168,7 @@ class PrescriptionEditor(LanguageAware, QWidget):
             self.lbl_no.hide()
             self.lbl_banner.hide()
             self.lbl_saved.setText("")
+            self._emit_summary("")
             return
         self.stack.setCurrentWidget(self.page_edit)
         status = self.status
@@ -1224,3 +1228,18 @@ class PrescriptionEditor(LanguageAware, QWidget):
         self.btn_new.setVisible(status not in ("new",) + EDITABLE_STATUSES
                                 and (chart or {}).get("status") in OPEN_STATUSES)
         self._render_saved()
+        self._emit_summary(status)
+
+    def _emit_summary(self, status: str) -> None:
+        summary = ""
+        if self.stack.currentWidget() is self.page_locked:
+            summary = self.tr("waiting for consent")
+        elif status == "new":
+            summary = self.tr("new") if self.lines.lines else ""
+        elif status == "returned":
+            summary = self.tr("returned")
+        elif status:
+            summary = status_text(status)
+        if summary != self._summary:
+            self._summary = summary
+            self.sig_summary_changed.emit(summary)
