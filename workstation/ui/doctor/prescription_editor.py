@@ -1064,6 +1064,8 @@ class PrescriptionEditor(LanguageAware, QWidget):
         warns = [f for f in findings if f.get("severity") == "warn"]
         if not findings:
             self.lbl_findings.setText(self.tr("Checks"))
+        elif not blocks and not warns:
+            self.lbl_findings.setText(self.tr("Checks: all resolved"))
         else:
             self.lbl_findings.setText(self.tr("Checks: %1 blocking, %2 warning(s)")
                                       .replace("%1", str(len(blocks))).replace("%2", str(len(warns))))
@@ -1236,10 +1238,13 @@ class PrescriptionEditor(LanguageAware, QWidget):
             summary = self.tr("waiting for consent")
         elif status == "new":
             summary = self.tr("new") if self.lines.lines else ""
-        elif status == "returned":
-            summary = self.tr("returned")
         elif status:
-            summary = status_text(status)
+            short = {"draft": self.tr("draft"), "signed": self.tr("signed"), "returned": self.tr("returned"),
+                     "approved": self.tr("approved"), "issued": self.tr("sent"),
+                     "fulfilment_chosen": self.tr("pickup/delivery chosen"), "paid": self.tr("paid"),
+                     "dispensed": self.tr("dispensed"), "shipped": self.tr("shipped"), "voided": self.tr("voided"),
+                     "expired": self.tr("expired")}
+            summary = short.get(status, status)
         if summary != self._summary:
             self._summary = summary
             self.sig_summary_changed.emit(summary)
