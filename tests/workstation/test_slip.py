@@ -394,3 +394,9 @@ def test_finder_penalty_matches_a_plain_window_scan() -> None:
         for density in (0.3, 0.5, 0.7):
             a = rng.random((size, size)) < density
             assert _finder_penalty(a) == plain(a) and _finder_penalty(a.T) == plain(a.T)
+
+
+def test_pdf_dated_when_signed(ordinary: tuple[dict, bytes]) -> None:
+    _, pdf = ordinary
+    # signed 02:31:05 UTC = 10:31:05 China time
+    assert re.search(rb"/CreationDate \(D:20261126103105\+08'00'\)", pdf), re.findall(rb"/CreationDate[^\n]*", pdf)
