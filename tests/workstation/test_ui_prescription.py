@@ -215,6 +215,18 @@ def test_prescription_from_consent_to_sign_return_and_void(
     ed.btn_print.click()
     qtbot.waitUntil(lambda: bool(slips), timeout=T)
     assert slips[0]["no"] == ed.prescription["no"]  # type: ignore[index]
+    # and the real thing: the slip renderer's PDF in the print preview
+    from PySide6.QtWidgets import QApplication
+
+    from workstation.ui.print_preview import PrintPreviewDialog
+
+    ed.show_slip = ed._show_slip
+    ed.btn_print.click()
+    qtbot.waitUntil(lambda: any(isinstance(x, PrintPreviewDialog) and x.isVisible()
+                                for x in QApplication.topLevelWidgets()), timeout=T)
+    preview = next(x for x in QApplication.topLevelWidgets() if isinstance(x, PrintPreviewDialog))
+    assert ed.prescription["no"] in preview.windowTitle()  # type: ignore[index]
+    preview.close()
 
     # a pharmacist returns it: the doctor sees the reason live, and may edit again
     pharmacist = staff_login(api, new_staff(api, admin, role="pharmacist"))
