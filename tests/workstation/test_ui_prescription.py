@@ -323,3 +323,43 @@ def test_a_prescription_draft_survives_a_crash(
     qtbot.waitUntil(lambda: ed2.ed_notes.text() == "另一台电脑的修改", timeout=T)
     assert ed2.lbl_notice.isVisibleTo(w2) and ed2.lines.lines[0]["days"] == 5
     assert not ed2.sync.busy  # type: ignore[union-attr]
+
+
+def test_the_locked_editor_asks_for_consent_on_the_live_call(
+        live_server: LiveServer, api: httpx.Client, admin: dict[str, str], db_engine: Engine,
+        controllers: Controllers, qtbot: Any) -> None:
+    """The whole real path: the doctor calls, the phone answers (aiortc), the editor's own button asks for consent,
+    the phone agrees, the editor unlocks."""
+    from tests.workstation.test_ui_video import patient_phone
+    from workstation.services.call import CONNECTED
+
+    clinic = doctor_clinic(api, admin)
+    c = controllers.new(server_url=live_server.base_url)
+    c.settings.video_source = "test_pattern"
+    c.settings.audio_source = "tone"
+    w = controllers.sign_in(c, clinic["username"])
+    assert isinstance(w, DoctorWindow)
+    w.resize(1600, 1000)
+    w.show()
+    qtbot.waitUntil(lambda: w.connection.state == "live", timeout=T)
+    acc, appt = waiting(api, db_engine, clinic)
+    phone = patient_phone(live_server, acc, appt)
+    try:
+        qtbot.waitUntil(lambda: phone.stats()["stream_open"], timeout=T)
+        qtbot.waitUntil(lambda: w.model.row_of(appt) is not None, timeout=T)
+        assert w.queue_view.select(appt)
+        qtbot.waitUntil(lambda: w.consult_panel.appointment_id == appt, timeout=T)
+        w.consult_panel.btn_accept.click()
+        call = w.call
+        assert call is not None
+        qtbot.waitUntil(lambda: call.state == CONNECTED, timeout=T)
+        ed = w.rx_editor
+        w.workspace.setCurrentIndex(1)
+        qtbot.waitUntil(lambda: ed.appointment_id == appt and ed.sync is not None, timeout=T)
+        assert ed.stack.currentWidget() is ed.page_locked
+        qtbot.waitUntil(ed.btn_consent.isEnabled, timeout=T)  # the call is on
+        ed.btn_consent.click()
+        qtbot.waitUntil(lambda: ed.stack.currentWidget() is ed.page_edit, timeout=T)
+        assert (ed.consent or {}).get("state") == "consented" and ed.editable
+    finally:
+        phone.stop()
