@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import signal
 import subprocess
@@ -112,8 +113,11 @@ def test_demo_data_contents(live_server: LiveServer, db_engine: Engine) -> None:
         fees = dict(c.execute(text("SELECT name, fee_fen FROM doctors")).all())
         for d in cat.DOCTORS:
             assert fees[d.name] == cat.TITLE_FEES_FEN[d.title]
-        drugs = dict(c.execute(text("SELECT code, pinyin FROM drugs")).all())
-        assert drugs["NE001"] == "ASPLCRP" and drugs["NE020"] == "DXPP"
+        drugs = {code: (json.loads(initials) if isinstance(initials, str) else initials, control)
+                 for code, initials, control in c.execute(text("SELECT code, initials, control FROM drugs")).all()}
+        assert len(drugs) >= 120  # the formulary of resources/catalogues/drugs.csv
+        assert drugs["NE001"] == (["ASPLCRP", "BASPL"], "ordinary")
+        assert drugs["NE033"] == (["DXPP"], "psychotropic_2")
         staff = dict(c.execute(text(
             "SELECT s.username, d.name FROM staff s JOIN doctors d ON d.id = s.doctor_id")).all())
         first_doctor = c.execute(text("SELECT name FROM doctors ORDER BY id LIMIT 1")).scalar_one()

@@ -98,7 +98,8 @@ def test_a_hold_still_running_is_left_alone(api: httpx.Client, db_engine: Engine
     appt = book(api, acc["headers"], patient_id=acc["patient_id"], slot_id=slot,
                 notice_version=acc["notice"]).json()["id"]
     result = run_once(service_db)
-    assert set(result) == {"expired", "reminded", "missed", "reconciled", "unanswered", "left"}
+    assert set(result) == {"expired", "reminded", "missed", "reconciled", "unanswered", "left",
+                           "prescriptions_expired"}
     assert appointment_row(db_engine, appt)["status"] == "pending_payment"
     assert slot_row(db_engine, slot)["booked"] == 1
 
