@@ -24,6 +24,7 @@ def _theme(qapp: Any) -> Iterator[None]:
     theme.apply_theme(qapp)
     install_language("zh_CN")
     yield
+    install_language("en")  # later modules (the queue model's) read English labels
 
 
 @pytest.fixture(scope="module")
