@@ -393,10 +393,97 @@ def shoot(base_url: str, out: Path, *, language: str, rich_name: str, suffix: st
         sh.spin(2)
 
 
+def shoot_prescription(base_url: str, out: Path, *, rich_name: str) -> None:
+    """The prescription editor (doctor_prescription_editor.png: lines and a finding) and a signed prescription
+    (doctor_prescription_signed.png), for the rich patient, at 1600×1000. Consent goes the real way: when the
+    video run did not give it already, the call is reported connected and the patient answers through the API."""
+    from workstation.services.settings import WorkstationSettings
+    from workstation.ui.app import AppController
+    from workstation.ui.i18n import install_language
+
+    install_language("zh_CN")
+    sh = Shooter(out)
+    c = AppController(settings=WorkstationSettings(language="zh_CN"), server_url=base_url, persist_settings=False)
+    c.start()
+    sh.spin(0.5)
+    c.signin.ed_username.setText("doctor1")
+    c.signin.ed_password.setText(PASSWORD)
+    c.signin.submit()
+    sh.spin(15, lambda: c.window is not None)
+    w = c.window
+    w.showNormal()
+    w.resize(1600, 1000)
+    sh.spin(15, lambda: any(e.patient_name == rich_name for e in w.model.entries()))
+    rich = next(e for e in w.model.entries() if e.patient_name == rich_name)
+    aid = rich.appointment_id
+    doc = {"Authorization": f"Bearer {w.session.api.token}"}
+    pat = {"Authorization": f"Bearer {RICH['token']}"}
+    with httpx.Client(base_url=f"{base_url}/api/v1", timeout=10) as http:
+        state = http.get(f"/staff/appointments/{aid}/consent", headers=doc)
+        if state.status_code != 200 or state.json().get("state") != "consented":
+            if rich.status != "in_consultation":
+                http.post(f"/staff/appointments/{aid}/accept", headers=doc)
+            seg = http.post(f"/staff/appointments/{aid}/call", headers=doc).json()["segment"]["id"]
+            http.post(f"/staff/appointments/{aid}/call/state", headers=doc, json={"segment_id": seg,
+                                                                                    "state": "connected"})
+            req = http.post(f"/staff/appointments/{aid}/consent-requests", headers=doc).json()
+            http.post(f"/appointments/{aid}/consent", headers=pat,
+                      json={"request_id": req["id"], "version": req["version"], "agree": True})
+    w.queue_view.select(aid)
+    ed = w.rx_editor
+    sh.spin(15, lambda: ed.appointment_id == aid and ed.sync is not None and ed.formulary is not None
+            and w.consult_panel.icd.ready)
+    w.workspace.setCurrentIndex(1)
+    sh.spin(15, lambda: ed.stack.currentWidget() is ed.page_edit)
+    if not ed.editable and ed.btn_new.isVisible():
+        ed.btn_new.click()
+    if ed.icd.selected() is None and ed.icd.ready:
+        ed.icd.search_now("M89")
+        if ed.icd.model is not None and ed.icd.model.rowCount():
+            ed.icd.pick_row(0)
+    f = ed.formulary
+    wanted = [d for d in f.drugs if not d.controlled and d.max_daily_dose][:3]
+    for d in wanted:
+        ed.search_now(d.code)
+        ed.pick_row(0)
+    sh.spin(10, lambda: ed.prescription is not None and not ed.sync.busy)
+    # the first drug at twice its maximum daily dose: a blocking, overridable finding
+    first = wanted[0]
+    freq = f.frequency(ed.lines.lines[0]["frequency"])
+    if freq is not None and freq.per_day:
+        ed.lines.setData(ed.lines.index(0, 1), round(first.max_daily_dose / freq.per_day * 2, 3))
+    ed.lines.setData(ed.lines.index(1, 7), "饭后服用")
+    ed.ed_allergies.setText("磺胺类")
+    ed.ed_allergies.textEdited.emit("磺胺类")
+    sh.spin(10, lambda: any(x.get("severity") == "block" and x.get("overridable") for x in ed._findings)
+            and not ed.sync.busy)
+    sh.spin(1.0)
+    sh.save(w, "doctor_prescription_editor.png")
+    w.resize(1366, 768)  # the small screen the editor must still fit
+    sh.spin(1.0)
+    sh.save(w, "doctor_prescription_editor_1366.png")
+    w.resize(1600, 1000)
+
+    # override every overridable block with a reason, then sign
+    ed.ask_reason = lambda *_a: "患者既往长期服用此剂量，耐受良好，已告知风险"
+    for x in list(ed._findings):
+        if x.get("severity") == "block" and x.get("overridable") and not x.get("overridden"):
+            ed.override(x["key"])
+            sh.spin(10, lambda: not ed.sync.busy)
+    ed.ask_password = lambda _summary: PASSWORD
+    ed.sign()
+    sh.spin(15, lambda: ed.status == "signed")
+    sh.spin(1.0)
+    sh.save(w, "doctor_prescription_signed.png")
+    c.quit()
+    sh.spin(3)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     parser.add_argument("--patients", type=int, default=6, help="simulated patients besides the rich one")
+    parser.add_argument("--only", choices=["prescription"], help="only the prescription editor's screenshots")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="ws-shots-"))
@@ -417,8 +504,10 @@ def main() -> int:
         # the video call's aiortc runs on the application's asyncio loop (qasync), as in workstation.ui.app; the
         # shooter drives Qt's loop itself, so the loop is marked running on it
         asyncio.set_event_loop(qasync.QEventLoop(app, already_running=True))
-        shoot(url, args.out, language="zh_CN", rich_name=rich)
-        shoot(url, args.out, language="en", rich_name=rich, suffix="_en")
+        if args.only != "prescription":
+            shoot(url, args.out, language="zh_CN", rich_name=rich)
+            shoot(url, args.out, language="en", rich_name=rich, suffix="_en")
+        shoot_prescription(url, args.out, rich_name=rich)
     finally:
         proc.terminate()
         proc.wait(10)

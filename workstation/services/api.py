@@ -289,6 +289,35 @@ class ApiClient:
     def consent(self, appointment_id: int) -> dict[str, Any]:
         return self.request("GET", f"{V1}/staff/appointments/{appointment_id}/consent")
 
+    # --- prescriptions: doctor ---------------------------------------------------------------------------------
+    # docs/api-contract.md "Prescriptions". Autosave PUTs carry the draft's ``revision``: a stale one answers
+    # 409 ``draft_conflict``. Live calls, not outbox items: the editor keeps its own crash-safe local copy.
+
+    def formulary(self, *, etag: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+        """``(formulary, etag)``; ``(None, etag)`` when the server answers 304 (the cached copy is current)."""
+        ensure_off_gui_loop("GET /staff/formulary")
+        path = f"{V1}/staff/formulary"
+        headers = self.headers()
+        if etag:
+            headers["If-None-Match"] = etag
+        try:
+            r = self._session().get(self.url(path), headers=headers, timeout=max(self.timeout, 30))
+        except requests.RequestException as exc:
+            raise NetworkError(f"无法连接服务器：{self.base_url}") from exc
+        if r.status_code == 304:
+            return None, etag
+        if r.status_code >= 400:
+            error = self._error(r, path)
+            if isinstance(error, SessionExpired) and self.on_session_expired is not None:
+                self.on_session_expired()
+            raise error
+        body = r.json()
+        return body, r.headers.get("ETag") or str(body.get("version") or "") or None
+
+    def prescriptions_of(self, appointment_id: int) -> list[dict[str, Any]]:
+        """The appointment's prescriptions, oldest first."""
+        return self.request("GET", f"{V1}/staff/appointments/{appointment_id}/prescriptions")
+
     # --- prescriptions: pharmacist ------------------------------------------------------------------------------
     # (docs/api-contract.md "Prescriptions"; approve/return/dispense go through the outbox: see the request
     # builders at the end of this module)
@@ -300,6 +329,27 @@ class ApiClient:
 
     def prescription(self, rx_id: int) -> dict[str, Any]:
         return self.request("GET", f"{V1}/staff/prescriptions/{rx_id}")
+
+    def create_prescription(self, appointment_id: int, draft: dict[str, Any], *, key: str | None
+                            ) -> dict[str, Any]:
+        """A new ``draft``; 409 ``consent_required`` until the patient consented on the video call."""
+        return self.request("POST", f"{V1}/staff/appointments/{appointment_id}/prescriptions", json=draft,
+                            idempotency_key=key)
+
+    def update_prescription(self, rx_id: int, draft: dict[str, Any], *, revision: int, key: str | None
+                            ) -> dict[str, Any]:
+        """The autosave: findings recomputed, ``revision`` + 1 (409 ``draft_conflict`` on a stale one)."""
+        return self.request("PUT", f"{V1}/staff/prescriptions/{rx_id}", json={**draft, "revision": revision},
+                            idempotency_key=key)
+
+    def sign_prescription(self, rx_id: int, *, password: str, revision: int, key: str | None) -> dict[str, Any]:
+        """403 ``signature_password_incorrect``, 409 ``checks_unresolved`` (``details.findings``)."""
+        return self.request("POST", f"{V1}/staff/prescriptions/{rx_id}/sign",
+                            json={"password": password, "revision": revision}, idempotency_key=key)
+
+    def void_prescription(self, rx_id: int, reason: str, *, key: str | None) -> dict[str, Any]:
+        return self.request("POST", f"{V1}/staff/prescriptions/{rx_id}/void", json={"reason": reason},
+                            idempotency_key=key)
 
     def prescription_slip(self, rx_id: int) -> dict[str, Any]:
         """``SlipData`` of a signed-or-later prescription (what the slip PDF is drawn from)."""

@@ -191,6 +191,15 @@ class ConsultPanel(LanguageAware, QWidget):
         done.addWidget(self.lbl_done_diagnosis)
         done.addWidget(self.lbl_done_notes_title)
         done.addWidget(self.ed_done_notes, 1)
+        self.lbl_rating_title = QLabel(self.page_done)
+        self.lbl_rating_title.setObjectName("SectionTitle")
+        self.lbl_rating = QLabel(self.page_done)
+        self.lbl_rating.setObjectName("Rating")
+        self.lbl_rating.setWordWrap(True)
+        self.lbl_rating.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        done.addWidget(self.lbl_rating_title)
+        done.addWidget(self.lbl_rating)
+        self._rating: dict[str, Any] | None = None
 
         for page in (self.page_none, self.page_call, self.page_visit, self.page_done):
             self.stack.addWidget(page)
@@ -234,6 +243,7 @@ class ConsultPanel(LanguageAware, QWidget):
         if not same:
             self._pending, self._error = None, ""
             self._draft_saved_at = None
+            self._rating = (chart or {}).get("rating")
             self.load_form(draft or chart or {})
         elif self._pending and self.status != previous_status:
             self._pending = None  # the server confirmed the change
@@ -259,6 +269,11 @@ class ConsultPanel(LanguageAware, QWidget):
     def show_action_error(self, message: str) -> None:
         self._pending = None
         self._error = message
+        self.retranslate()
+
+    def set_rating(self, rating: dict[str, Any] | None) -> None:
+        """The patient's rating of the visit (``{stars, text, rated_at}``), shown once the visit is finished."""
+        self._rating = rating
         self.retranslate()
 
     def draft_saved(self) -> None:
@@ -416,6 +431,18 @@ class ConsultPanel(LanguageAware, QWidget):
             diag = " ".join(x for x in (c.get("diagnosis_code") or "", c.get("diagnosis_name") or "") if x)
             self.lbl_done_diagnosis.setText(diag or "—")
             self.ed_done_notes.setPlainText(str(c.get("notes") or ""))
+            self.lbl_rating_title.setText(self.tr("Patient's rating"))
+            r = self._rating
+            if r:
+                stars = max(0, min(5, int(r.get("stars") or 0)))
+                text = "★" * stars + "☆" * (5 - stars)
+                if r.get("text"):
+                    text += "\n" + str(r["text"])
+                self.lbl_rating.setText(text)
+            else:
+                self.lbl_rating.setText(self.tr("Not rated yet."))
+            self.lbl_rating_title.setVisible(status == "completed")
+            self.lbl_rating.setVisible(status == "completed")
             if status == "completed":
                 self.lbl_status.setText(self.tr("The visit of %1 is finished.").replace("%1", name))
             elif status == "missed":

@@ -11,8 +11,10 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
+from workstation.models.formulary import CACHE_KEY as FORMULARY_CACHE
+from workstation.models.formulary import Formulary
 from workstation.models.icd10 import default_catalog
 from workstation.models.queue import QueueModel
 from workstation.services.api import NetworkError
@@ -26,6 +28,7 @@ from workstation.ui.base_window import StaffWindow
 from workstation.ui.doctor.chart_panel import ChartPanel
 from workstation.ui.doctor.clinic_stop_dialog import ClinicStopDialog
 from workstation.ui.doctor.consult_panel import ConsultPanel
+from workstation.ui.doctor.prescription_editor import PrescriptionEditor
 from workstation.ui.doctor.queue_view import QueueView
 from workstation.ui.doctor.video_panel import VideoPanel
 from workstation.ui.outbox_dialog import OutboxDialog
@@ -74,15 +77,37 @@ class DoctorWindow(StaffWindow):
         right_layout.setContentsMargins(4, 10, 10, 6)
         right_layout.addWidget(self.consult_panel)
 
+        # the prescription editor needs the width of chart and consultation together: a tab beside the visit
+        self.rx_editor = PrescriptionEditor(api=session.api, hub=self.hub, store=session.store, parent=self)
+        self.rx_editor.call_live = self._call_connected
+        self.rx_editor.visit_diagnosis = self.consult_panel.icd.selected
+        rx_page = QWidget(self)
+        rx_layout = QVBoxLayout(rx_page)
+        rx_layout.setContentsMargins(8, 8, 8, 6)
+        rx_layout.addWidget(self.rx_editor)
+        self.visit_split = QSplitter(Qt.Orientation.Horizontal, self)
+        self.visit_split.setChildrenCollapsible(False)
+        for w, minimum in ((centre, 420), (right, 340)):
+            w.setMinimumWidth(minimum)
+            self.visit_split.addWidget(w)
+        self.visit_split.setStretchFactor(0, 4)
+        self.visit_split.setStretchFactor(1, 3)
+        self.workspace = QTabWidget(self)
+        self.workspace.setObjectName("DoctorWorkspace")
+        self.workspace.setDocumentMode(True)
+        self.workspace.addTab(self.visit_split, "")
+        self.workspace.addTab(rx_page, "")
+
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setChildrenCollapsible(False)
-        for w, minimum in ((left, 380), (centre, 420), (right, 340)):
-            w.setMinimumWidth(minimum)
-            self.splitter.addWidget(w)
+        left.setMinimumWidth(380)
+        self.workspace.setMinimumWidth(780)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.workspace)
         self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 4)
-        self.splitter.setStretchFactor(2, 3)
-        self.splitter.setSizes([470, 530, 400])
+        self.splitter.setStretchFactor(1, 7)
+        self.splitter.setSizes([470, 930])
+        self.visit_split.setSizes([530, 400])
         self.setCentralWidget(self.splitter)
 
         # --- menus ----------------------------------------------------------------------------------------------
@@ -115,6 +140,8 @@ class DoctorWindow(StaffWindow):
         self.consult_panel.sig_form_changed.connect(self._form_changed)
         if self.drafts is not None:
             self.drafts.sig_draft_saved.connect(self._draft_saved)
+        self.rx_editor.sig_consent_requested.connect(self._ask_consent)
+        self.rx_editor.sig_summary_changed.connect(lambda _s: self._title_rx_tab())
         self._alert_timer = QTimer(self)
         self._alert_timer.setSingleShot(True)
         self._alert_timer.setInterval(150)  # a burst of events: one alert check
@@ -129,7 +156,8 @@ class DoctorWindow(StaffWindow):
         """Subscribe, then load the queue and start the stream from the cursor read before the snapshot, so no
         event falls between the two."""
         self.attach()
-        Op(default_catalog, parent=self, pool="db").success(self.consult_panel.icd.set_catalog).run()
+        Op(default_catalog, parent=self, pool="db").success(self._icd_loaded).run()
+        self.load_formulary()
         api = self.session.api
 
         def go(cursor: int | None) -> None:
@@ -150,6 +178,7 @@ class DoctorWindow(StaffWindow):
         self.hub.sig_appointment_changed.connect(self._on_appointment_changed)
         self.hub.sig_outbox_item.connect(self._on_outbox_item)
         self.hub.sig_change.connect(self._on_change)
+        self.hub.sig_events.connect(self._on_events)
 
     def detach(self) -> None:
         super().detach()
@@ -159,13 +188,15 @@ class DoctorWindow(StaffWindow):
         self._attached = False
         for sig, slot in ((self.hub.sig_appointment_changed, self._on_appointment_changed),
                           (self.hub.sig_outbox_item, self._on_outbox_item),
-                          (self.hub.sig_change, self._on_change)):
+                          (self.hub.sig_change, self._on_change),
+                          (self.hub.sig_events, self._on_events)):
             try:
                 sig.disconnect(slot)
             except (RuntimeError, TypeError):
                 pass
         self.feed.stop()
         self.queue_view.stop()
+        self.rx_editor.detach()
         if self.drafts is not None:
             self.drafts.stop()
 
@@ -185,6 +216,7 @@ class DoctorWindow(StaffWindow):
     def _on_cleared(self) -> None:
         self.chart_panel.show_empty()
         self.consult_panel.show_chart(None)
+        self.rx_editor.show_chart(None)
 
     def load_chart(self, appointment_id: int) -> None:
         self._chart_seq += 1
@@ -210,7 +242,13 @@ class DoctorWindow(StaffWindow):
         if seq != self._chart_seq or chart.get("appointment_id") != self.selected_id():
             return
         self.chart_panel.show_chart(chart)
+        self.rx_editor.show_chart(chart)
         aid = int(chart["appointment_id"])
+        if chart.get("status") == "completed":
+            if "rating" in chart:
+                self.consult_panel.set_rating(chart.get("rating"))
+            else:
+                self._load_rating(aid)
         if self.consult_panel.appointment_id == aid or self.drafts is None:
             self.consult_panel.show_chart(chart)
         else:
@@ -240,6 +278,72 @@ class DoctorWindow(StaffWindow):
             if entry is not None and self.consult_panel.appointment_id == sel \
                     and entry.status != self.consult_panel.status:
                 self.load_chart(sel)
+
+    # --- prescriptions, consent, rating ---------------------------------------------------------------------------
+
+    def _icd_loaded(self, catalog: Any) -> None:
+        self.consult_panel.icd.set_catalog(catalog)
+        self.rx_editor.set_icd_catalog(catalog)
+
+    def load_formulary(self) -> None:
+        """The cached catalogue at once (also offline), then the server's when it changed (ETag)."""
+        api, store = self.session.api, self.session.store
+
+        def cached() -> Any:
+            return store.cache_get(FORMULARY_CACHE) if store is not None else None
+
+        def revalidate(entry: Any) -> None:
+            if isinstance(entry, dict) and entry.get("data") and self.rx_editor.formulary is None:
+                self.rx_editor.set_formulary(Formulary(entry["data"]))
+            etag = entry.get("etag") if isinstance(entry, dict) else None
+            Op(lambda: api.formulary(etag=etag), parent=self).success(fresh).failure(
+                lambda exc: self.statusBar().showMessage(
+                    self.tr("The formulary could not be loaded: %1").replace("%1", getattr(exc, "message", str(exc))),
+                    8000)).run()
+
+        def fresh(answer: tuple[Any, Any]) -> None:
+            data, etag = answer
+            if data is None:
+                return  # 304: the cached copy is current
+            self.rx_editor.set_formulary(Formulary(data))
+            if store is not None:
+                Op(lambda: store.cache_put(FORMULARY_CACHE, {"etag": etag, "data": data}), parent=self,
+                   pool="db").run()
+
+        Op(cached, parent=self, pool="db").success(revalidate).failure(lambda _e: revalidate(None)).run()
+
+    def _call_connected(self) -> bool:
+        call = self.call
+        return call is not None and call.state == "connected" and call.appointment_id == self.rx_editor.appointment_id
+
+    def _ask_consent(self, appointment_id: int) -> None:
+        if self.call is not None and self.call.appointment_id == appointment_id and self.call.live():
+            self.call.request_consent()
+        else:
+            self.statusBar().showMessage(self.tr("Start the video call first: consent is asked on the call."), 6000)
+
+    def _on_events(self, batch: list[dict[str, Any]]) -> None:
+        sel = self.selected_id()
+        for event in batch:
+            kind, payload = event.get("kind"), event.get("payload") or {}
+            if kind == "appointment.rated" and payload.get("appointment_id") == sel:
+                assert sel is not None
+                self._load_rating(sel)
+            elif kind == "prescription.returned":
+                # said wherever the doctor is looking: the prescription's banner has the details
+                self.statusBar().showMessage(
+                    self.tr("Prescription %1 of %2 was returned by the pharmacist: %3")
+                    .replace("%1", str(payload.get("no") or "")).replace("%2", str(payload.get("patient_name") or ""))
+                    .replace("%3", str(payload.get("reason") or "")), 20000)
+
+    def _load_rating(self, appointment_id: int) -> None:
+        api = self.session.api
+
+        def shown(appt: dict[str, Any]) -> None:
+            if appointment_id == self.consult_panel.appointment_id and "rating" in appt:
+                self.consult_panel.set_rating(appt.get("rating"))
+
+        Op(lambda: api.appointment(appointment_id), parent=self).success(shown).failure(lambda _e: None).run()
 
     # --- consultation requests → outbox -------------------------------------------------------------------------
 
@@ -296,6 +400,7 @@ class DoctorWindow(StaffWindow):
         if call is not self.call:
             return
         self.consult_panel.set_call_live(call.live() and self.consult_panel.appointment_id == call.appointment_id)
+        self.rx_editor.retranslate()  # the consent button needs a connected call
         if state == "ended" and reason == "refused":
             self.consult_panel.set_pending(None)
         self._schedule_alert()
@@ -407,6 +512,13 @@ class DoctorWindow(StaffWindow):
         self.act_refresh.setText(self.tr("&Reload queue"))
         self.act_outbox.setText(self.tr("&Outbox…"))
         self.act_clinic_stop.setText(self.tr("&Stop clinic…"))
+        self.workspace.setTabText(0, self.tr("Visit"))
+        self._title_rx_tab()
+
+    def _title_rx_tab(self) -> None:
+        summary = self.rx_editor._summary
+        title = self.tr("Prescription")
+        self.workspace.setTabText(1, f"{title} · {summary}" if summary else title)
 
     def about_to_sign_out(self) -> bool:
         """Warn when actions are still waiting to be sent (they stay for the next sign-in of this user)."""
