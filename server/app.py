@@ -46,8 +46,8 @@ def create_app() -> FastAPI:
     from server.events.routes import router as events
     from server.files.routes import router as files
     from server.patients.routes import router as patients
-    from server.prescriptions.routes import router as prescriptions
     from server.payments.routes import router as payments
+    from server.prescriptions.routes import router as prescriptions
     from server.sms.routes import router as sms
     from server.staff.routes import router as staff
     from server.video.routes import router as video

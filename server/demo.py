@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from server import demo_catalogue as cat
 from server.actor import SYSTEM
-from server.catalogue import service as catalogue
 from server.audit.service import audit
+from server.catalogue import service as catalogue
 from server.catalogue.models import Department, Doctor, HisVisit, Notice, Schedule, Slot
 from server.crypto import digest
 from server.errors import AppError

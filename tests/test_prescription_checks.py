@@ -7,6 +7,8 @@ import pytest
 from server.prescriptions import catalogue
 from server.prescriptions.checks import DraftIn, LineIn, computed_quantity, directions, evaluate
 
+pytestmark = pytest.mark.db_independent
+
 DRUGS = {d.code: d for d in catalogue.drugs_from_file()}
 CODE = {d.generic_name: d.code for d in DRUGS.values()}
 METFORMIN, ATORVASTATIN, AMOXICILLIN = CODE["盐酸二甲双胍片"], CODE["阿托伐他汀钙片"], CODE["阿莫西林胶囊"]
@@ -115,6 +117,16 @@ def test_duplicate_therapy_same_atc_level_four() -> None:
     assert not run(draft(line(OMEPRAZOLE, 20), line(ESOMEPRAZOLE, 20), overrides={key: "换药过渡"}))[key][
         "unresolved"]
 
+
+
+def test_duplicate_therapy_of_two_nsaids_across_atc_level_four() -> None:
+    # celecoxib (M01AH) with ibuprofen (M01AE): two systemic NSAIDs, one class although ATC splits them
+    celecoxib, ibuprofen = CODE["塞来昔布胶囊"], CODE["布洛芬缓释胶囊"]
+    f = run(draft(line(celecoxib, 200), line(ibuprofen, 300)))
+    assert f["duplicate_therapy:M01A"]["line"] == 1 and f["duplicate_therapy:M01A"]["overridable"]
+    # metformin (A10BA) with glimepiride (A10BB) is a usual combination: no duplicate
+    assert not [k for k in run(draft(line(METFORMIN, 500), line(CODE["格列美脲片"], 2)))
+                if k.startswith("duplicate_therapy")]
 
 def test_interactions_by_severity() -> None:
     # major: block, overridable; the key is the two drug codes sorted

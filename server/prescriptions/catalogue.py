@@ -255,8 +255,8 @@ def version_of(drugs: list[DrugInfo]) -> str:
 def load_if_empty(settings: Any) -> int:
     """On start: a database without drugs gets the formulary (a later ``demo-data`` keeps it in step with the
     file). Returns the number of drugs added."""
-    from server.audit.service import audit
     from server.actor import SYSTEM
+    from server.audit.service import audit
     from server.db import Database
 
     db = Database(settings)

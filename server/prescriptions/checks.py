@@ -138,9 +138,20 @@ def daily_dose(dose: float, frequency: str) -> Fraction:
     return _exact(dose) * (1 if per_day is None else per_day)
 
 
+# Classes whose members duplicate each other although ATC splits them at level 4: two systemic NSAIDs
+# (celecoxib M01AH, diclofenac M01AB, ibuprofen M01AE) are the textbook duplicate therapy. Everywhere else level 4
+# is the class: metformin (A10BA) with a sulfonylurea (A10BB) is a normal combination, not a duplicate.
+DUPLICATE_AT_LEVEL_3 = frozenset({"M01A"})
+
+
 def atc4(atc: str) -> str:
     """ATC level 4 (the chemical/therapeutic subgroup): the first five characters, e.g. A10BA."""
     return atc[:5]
+
+
+def therapy_class(atc: str) -> str:
+    """The class two drugs of which are duplicate therapy: ATC level 4, or level 3 for the classes above."""
+    return atc[:4] if atc[:4] in DUPLICATE_AT_LEVEL_3 else atc4(atc)
 
 
 def _matches_allergy(drug: DrugInfo, allergy: str) -> bool:
@@ -219,7 +230,7 @@ def evaluate(draft: DraftIn, drugs: dict[str, DrugInfo], interactions: Iterable[
                     f"患者对「{allergy.strip()}」过敏，{name}可能引起过敏反应")
                 break
         if drug.atc and len(drug.atc) >= 5:
-            group = atc4(drug.atc)
+            group = therapy_class(drug.atc)
             if group in seen_atc4 and draft.lines[seen_atc4[group]].drug_code != drug.code:
                 first = drugs[draft.lines[seen_atc4[group]].drug_code]
                 add(f"duplicate_therapy:{group}", "duplicate_therapy", "block", True, i,

@@ -2,7 +2,11 @@
 asserted here, see docs/benchmarks.md; the size goal is a property of the output, so it is)."""
 from __future__ import annotations
 
+import pytest
+
 from tests.workstation.test_benchmarks_ws_smoke import run_benchmark
+
+pytestmark = pytest.mark.db_independent
 
 
 def test_slip_render() -> None:

@@ -12,6 +12,8 @@ from workstation.models.formulary import Formulary, default_quantity, fen_text, 
 from workstation.models.prescription import LinesModel, draft_of
 from workstation.services.store import Store
 
+pytestmark = pytest.mark.db_independent
+
 FREQS = [
     {"code": "qd", "label_zh": "每日一次", "label_en": "once daily", "per_day": 1},
     {"code": "bid", "label_zh": "每日两次", "label_en": "twice daily", "per_day": 2},

@@ -18,6 +18,8 @@ from workstation.ui import print_preview, theme
 from workstation.ui.i18n import install_language
 from workstation.ui.print_preview import PrintPreviewDialog, open_slip_preview, prepare_printer, print_pdf
 
+pytestmark = pytest.mark.db_independent
+
 
 @pytest.fixture(autouse=True)
 def _theme(qapp: Any) -> Iterator[None]:

@@ -17,6 +17,8 @@ from workstation.models.review import (
     ReviewListModel,
 )
 
+pytestmark = pytest.mark.db_independent
+
 
 @pytest.fixture()
 def queue(qapp: Any) -> ReviewListModel:

@@ -17,6 +17,8 @@ from workstation.services.printing import fonts, slip
 from workstation.services.printing.samples import LONG_DIAGNOSIS, sample_slip
 from workstation.services.printing.slip import qr_modules, render_slip, slip_filename, yuan
 
+pytestmark = pytest.mark.db_independent
+
 PT = 72.0
 
 
