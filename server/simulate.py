@@ -45,6 +45,11 @@ FINISHED = ("completed", "expired", "cancelled", "missed", "cancelled_by_hospita
 STEP_ATTEMPTS = 8
 POLL_S = 3.0
 PAYMENT_WAIT_S = 120.0
+# after a visit with a prescription consent: how long the patient waits for the doctor to sign and the pharmacist
+# to approve (a person at a desk) before going on without the drugs
+PRESCRIPTION_WAIT_S = 900.0
+# a patient at home in Beijing (Xicheng), for the nearest pickup pharmacy
+HOME = (39.91, 116.37)
 # the doctor may run late: keep waiting this long after the slot's check-in window has closed
 WAIT_GRACE = dt.timedelta(minutes=30)
 
@@ -755,7 +760,77 @@ class Sim:
             self.beat()
         if b.status == "checked_in":
             self.describe(b)
-        self.wait(b)
+        if self.wait(b):
+            self.after_visit(b)
+
+    # --- after the visit: the prescription (seed 2.3 (6)-(7)) and the rating --------------------------------
+
+    def after_visit(self, b: Booking) -> None:
+        """When the patient consented to a prescription: wait for it to be issued (the doctor signs, a pharmacist
+        approves), choose pickup at the nearest pharmacy or home delivery, pay the drug fee; then rate the visit."""
+        try:
+            consent = self.api.get(f"/appointments/{b.id}/consent")
+        except ApiError:
+            consent = {"state": "none"}
+        if consent.get("state") == "consented":
+            self.take_prescriptions(b)
+        stars = self.rng.choice((5, 5, 5, 4, 4, 3))
+        text = self.rng.choice(("医生很耐心，讲解清楚", "视频很流畅，不用跑医院了", "回复及时，谢谢医生", ""))
+        try:
+            self.api.post(f"/appointments/{b.id}/rating", {"stars": stars, "text": text})
+            self.say(f"rated the visit {stars} stars")
+        except ApiError as exc:
+            if exc.code != "already_rated":
+                self.say(f"rating: {exc.status} {exc.code} {exc.message}")
+
+    def take_prescriptions(self, b: Booking) -> None:
+        started = time.monotonic()
+        self.say("waiting for the prescription (doctor's signature, pharmacist's review)")
+        handled: set[int] = set()
+        while time.monotonic() - started < PRESCRIPTION_WAIT_S:
+            try:
+                mine = [rx for rx in self.api.get("/prescriptions") if rx["appointment_id"] == b.id]
+            except ApiError as exc:
+                self.say(f"prescriptions: {exc.status} {exc.code} {exc.message}")
+                mine = []
+            for rx in mine:
+                if rx["id"] not in handled and rx["status"] in ("issued", "fulfilment_chosen"):
+                    self.fulfil(rx)
+                    handled.add(rx["id"])
+            if handled:
+                return
+            self.sleep(POLL_S * self.rng.uniform(0.8, 1.2))
+        self.say(f"no prescription issued within {PRESCRIPTION_WAIT_S / 60:.0f} minutes; going on")
+
+    def fulfil(self, rx: dict[str, Any]) -> None:
+        if self.rng.random() < 0.6:
+            pharmacies = self.step("pharmacies", lambda: self.api.get("/pharmacies", lat=HOME[0], lng=HOME[1]))
+            choice: dict[str, Any] = {"method": "pickup", "pharmacy_id": pharmacies[0]["id"]}
+            where = f"pickup at {pharmacies[0]['name']}"
+        else:
+            p = self.holder.patient
+            choice = {"method": "delivery", "address": {"name": p.name, "mobile": self.holder.mobile,
+                                                        "region": "北京市西城区", "detail": "西直门南大街2号院3号楼501"}}
+            where = "home delivery"
+        self.step("choose pickup or delivery",
+                  lambda: self.api.post(f"/prescriptions/{rx['id']}/fulfilment", choice))
+        self.say(f"prescription {rx['no']}: {where}")
+
+        def pay() -> dict[str, Any]:
+            prepay = self.api.post(f"/prescriptions/{rx['id']}/payment")
+            try:
+                self.api.post(f"/sandbox/pay/{prepay['prepay_id']}/confirm")
+            except ApiError:  # a retry after a lost answer: paid already is success
+                if self.api.get(f"/prescriptions/{rx['id']}")["status"] not in ("paid", "dispensed", "shipped"):
+                    raise
+            return prepay
+
+        try:
+            prepay = self.step("pay the drug fee", pay)
+        except JourneyFailed:
+            self.say(f"prescription {rx['no']}: the drug fee could not be paid")
+            return
+        self.say(f"paid the drug fee {prepay['amount_fen'] / 100:.2f} yuan ({prepay['out_trade_no']})")
 
     # --- the whole life --------------------------------------------------------------------------------------
 
