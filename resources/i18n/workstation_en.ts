@@ -21,9 +21,37 @@
     </message>
 </context>
 <context>
+    <name>DetailPanel</name>
+    <message numerus="yes">
+        <location filename="../../workstation/ui/review/detail_panel.py" line="+131"/>
+        <source>%n check(s) overridden</source>
+        <translation>
+            <numerusform>%n check overridden</numerusform>
+            <numerusform>%n checks overridden</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+10"/>
+        <source>%n years</source>
+        <comment>age</comment>
+        <translation>
+            <numerusform>%n year</numerusform>
+            <numerusform>%n years</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+81"/>
+        <source>Valid %n day(s)</source>
+        <translation>
+            <numerusform>Valid %n day</numerusform>
+            <numerusform>Valid %n days</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>DoctorWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+340"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+445"/>
         <source>Clinic stop declared; %n appointment(s) cancelled.</source>
         <translation>
             <numerusform>Clinic stop declared; %n appointment cancelled.</numerusform>
@@ -31,11 +59,33 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+77"/>
+        <location line="+84"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
         <translation>
             <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
             <numerusform>%n actions have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>PharmacistWindow</name>
+    <message numerus="yes">
+        <location filename="../../workstation/ui/pharmacist.py" line="+366"/>
+        <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
+        <translation>
+            <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
+            <numerusform>%n actions have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>PrintPreviewDialog</name>
+    <message numerus="yes">
+        <location filename="../../workstation/ui/print_preview.py" line="+284"/>
+        <source>%n page(s)</source>
+        <translation>
+            <numerusform>%n page</numerusform>
+            <numerusform>%n pages</numerusform>
         </translation>
     </message>
 </context>
@@ -55,6 +105,43 @@
         <translation>
             <numerusform>%n min</numerusform>
             <numerusform>%n min</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ReviewListModel</name>
+    <message numerus="yes">
+        <location filename="../../workstation/models/review.py" line="+74"/>
+        <source>%n min</source>
+        <translation>
+            <numerusform>%n min</numerusform>
+            <numerusform>%n min</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n d</source>
+        <comment>days</comment>
+        <translation>
+            <numerusform>%n d</numerusform>
+            <numerusform>%n d</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+310"/>
+        <source>The doctor overrode %n check(s): read the reasons</source>
+        <translation>
+            <numerusform>The doctor overrode %n check: read the reason</numerusform>
+            <numerusform>The doctor overrode %n checks: read the reasons</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+21"/>
+        <source>%n y</source>
+        <comment>age</comment>
+        <translation>
+            <numerusform>%n y</numerusform>
+            <numerusform>%n y</numerusform>
         </translation>
     </message>
 </context>

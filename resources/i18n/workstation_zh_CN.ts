@@ -28,6 +28,21 @@
         <source>Stop clinic</source>
         <translation>停诊</translation>
     </message>
+    <message>
+        <location line="+2"/>
+        <source>Approve prescription</source>
+        <translation>处方审核通过</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Return prescription</source>
+        <translation>退回处方</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dispense prescription</source>
+        <translation>处方发药</translation>
+    </message>
 </context>
 <context>
     <name>AdminWindow</name>
@@ -431,7 +446,7 @@
 <context>
     <name>ConsultPanel</name>
     <message>
-        <location filename="../../workstation/ui/doctor/consult_panel.py" line="+309"/>
+        <location filename="../../workstation/ui/doctor/consult_panel.py" line="+324"/>
         <source>Pick a diagnosis from the ICD-10 list before finishing the visit.</source>
         <translation>请先从 ICD-10 列表中选择诊断，再结束就诊。</translation>
     </message>
@@ -587,7 +602,17 @@
         <translation>正在为 %1 接诊。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+6"/>
+        <source>Patient&apos;s rating</source>
+        <translation>患者评价</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Not rated yet.</source>
+        <translation>患者尚未评价。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>The visit of %1 is finished.</source>
         <translation>%1 的本次就诊已结束。</translation>
     </message>
@@ -603,9 +628,286 @@
     </message>
 </context>
 <context>
+    <name>DetailPanel</name>
+    <message numerus="yes">
+        <location filename="../../workstation/ui/review/detail_panel.py" line="+131"/>
+        <source>%n check(s) overridden</source>
+        <translation>
+            <numerusform>坚持用药 %n 项</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+10"/>
+        <source>%n years</source>
+        <comment>age</comment>
+        <translation>
+            <numerusform>%n 岁</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Dr %1</source>
+        <translation>%1 医生</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>signed %1</source>
+        <translation>签名于 %1</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <location line="+137"/>
+        <source>Shipped</source>
+        <translation>已发货</translation>
+    </message>
+    <message>
+        <location line="-137"/>
+        <location line="+153"/>
+        <source>Dispense</source>
+        <translation>发药</translation>
+    </message>
+    <message>
+        <location line="-149"/>
+        <source>Approving… (sent when the server answers)</source>
+        <translation>正在提交审核通过…（服务器响应后发送）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Returning to the doctor…</source>
+        <translation>正在退回医生…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Recording the dispensing…</source>
+        <translation>正在登记发药…</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>None reported</source>
+        <translation>无已知过敏</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Self-pay</source>
+        <translation>自费</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Insurance</source>
+        <translation>医保</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>Valid %n day(s)</source>
+        <translation>
+            <numerusform>有效期 %n 天</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>(until %1)</source>
+        <translation>（至 %1）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Allergies</source>
+        <translation>过敏史</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Diagnosis</source>
+        <translation>诊断</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fee category</source>
+        <translation>费别</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Validity</source>
+        <translation>有效期</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Long-term use</source>
+        <translation>慢病理由</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Medicines</source>
+        <translation>药品</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Medicine</source>
+        <translation>药品名称</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Directions</source>
+        <translation>用法用量</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Quantity</source>
+        <translation>数量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>computed %1</source>
+        <translation>计算值 %1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Total</source>
+        <translation>合计</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Checks</source>
+        <translation>用药审查</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>No findings: every automatic check passed.</source>
+        <translation>未发现问题：自动用药审查全部通过。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Overridden by the doctor</source>
+        <translation>医生坚持用药</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Doctor’s reason:</source>
+        <translation>医生理由：</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>line %1</source>
+        <translation>第 %1 行</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Blocking</source>
+        <translation>拦截</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Warning</source>
+        <translation>警示</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Doctor’s notes</source>
+        <translation>医生备注</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Returned</source>
+        <translation>已退回</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Reviewed by</source>
+        <translation>审核药师</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Approved</source>
+        <translation>审核通过</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Delivery to %1</source>
+        <translation>配送至 %1</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Pickup at %1</source>
+        <translation>到 %1 自取</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fulfilment</source>
+        <translation>取药方式</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paid</source>
+        <translation>已缴费</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Dispensed</source>
+        <translation>已发药</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Voided</source>
+        <translation>已作废</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Review and fulfilment</source>
+        <translation>审核与取药</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Approve</source>
+        <translation>审核通过</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Return…</source>
+        <translation>退回…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Print slip…</source>
+        <translation>打印处方笺…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Slip printing arrives with a later release.</source>
+        <translation>打印处方笺功能将在后续版本中提供。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Select a prescription on the left to review it.</source>
+        <translation>请在左侧列表中选择要审核的处方。</translation>
+    </message>
+</context>
+<context>
     <name>DoctorWindow</name>
     <message>
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+260"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+301"/>
+        <source>The formulary could not be loaded: %1</source>
+        <translation>药品目录加载失败：%1</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Start the video call first: consent is asked on the call.</source>
+        <translation>请先发起视频通话：知情同意需在通话中请求。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Prescription %1 of %2 was returned by the pharmacist: %3</source>
+        <translation>%2 的处方 %1 被药师退回：%3</translation>
+    </message>
+    <message>
+        <location line="+29"/>
         <source>The call with %1 is still on. End it and call the next patient?</source>
         <translation>与 %1 的通话仍在进行。结束该通话并呼叫下一位患者吗？</translation>
     </message>
@@ -620,7 +922,7 @@
         <translation>结束并呼叫</translation>
     </message>
     <message>
-        <location line="+54"/>
+        <location line="+55"/>
         <source>The record is queued to be saved on the server.</source>
         <translation>病历已排队，等待保存到服务器。</translation>
     </message>
@@ -667,7 +969,17 @@
         <translation>停诊(&amp;S)…</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+1"/>
+        <source>Visit</source>
+        <translation>就诊</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Prescription</source>
+        <translation>处方</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>Sign out</source>
         <translation>退出登录</translation>
     </message>
@@ -677,6 +989,59 @@
         <translation>
             <numerusform>还有 %n 项操作尚未发送到服务器。它们已保存在本机，下次登录后自动发送。确定现在退出登录吗？</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>FindingsView</name>
+    <message>
+        <location filename="../../workstation/ui/doctor/prescription_editor.py" line="+271"/>
+        <source>Blocks signing</source>
+        <translation>阻止签名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Warning</source>
+        <translation>警示</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Overridden</source>
+        <translation>已坚持用药</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Line %1: %2</source>
+        <translation>第 %1 行：%2</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reason: %1</source>
+        <translation>理由：%1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This cannot be overridden: change the prescription.</source>
+        <translation>此项不能坚持用药，请修改处方。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Withdraw</source>
+        <translation>撤销</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Override…</source>
+        <translation>坚持用药…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keep this line and write down why</source>
+        <translation>保留该药品并填写理由</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>No findings: the checks found nothing to note.</source>
+        <translation>用药审查未发现问题。</translation>
     </message>
 </context>
 <context>
@@ -778,7 +1143,7 @@
 <context>
     <name>Media</name>
     <message>
-        <location filename="../../workstation/services/media/sources.py" line="+422"/>
+        <location filename="../../workstation/services/media/sources.py" line="+435"/>
         <source>No camera found: the patient sees a test pattern.</source>
         <translation>未检测到摄像头：患者看到的是测试图像。</translation>
     </message>
@@ -791,7 +1156,7 @@
 <context>
     <name>MissedDialog</name>
     <message>
-        <location filename="../../workstation/ui/doctor/consult_panel.py" line="-358"/>
+        <location filename="../../workstation/ui/doctor/consult_panel.py" line="-385"/>
         <location line="+10"/>
         <source>Mark as missed</source>
         <translation>标记未到</translation>
@@ -934,6 +1299,34 @@
     </message>
 </context>
 <context>
+    <name>PasswordDialog</name>
+    <message>
+        <location filename="../../workstation/ui/doctor/prescription_editor.py" line="-146"/>
+        <source>Sign prescription</source>
+        <translation>处方签名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Your sign-in password</source>
+        <translation>您的登录密码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sign</source>
+        <translation>签名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
     <name>PdfViewer</name>
     <message>
         <location filename="../../workstation/ui/doctor/pdf_viewer.py" line="+162"/>
@@ -994,14 +1387,106 @@
 <context>
     <name>PharmacistWindow</name>
     <message>
-        <location filename="../../workstation/ui/pharmacist.py" line="+18"/>
+        <location filename="../../workstation/ui/pharmacist.py" line="+60"/>
+        <source>No prescriptions are waiting for review. New ones appear here as soon as a doctor signs them.</source>
+        <translation>暂无待审核的处方。医生签名后，新处方会立即出现在这里。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nothing to dispense: paid prescriptions appear here.</source>
+        <translation>暂无待发药的处方。已缴费的处方会出现在这里。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nothing reviewed or dispensed today yet.</source>
+        <translation>今天尚未审核或发药。</translation>
+    </message>
+    <message>
+        <location line="+164"/>
+        <source>%1&apos;s prescription %2 was dealt with at another desk or withdrawn by the doctor.</source>
+        <translation>%1 的处方 %2 已在其他工作站处理，或已被医生撤回。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>New prescription to review: %1</source>
+        <translation>有新处方待审核：%1</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Approval queued; the patient is told as soon as the server has it.</source>
+        <translation>审核通过已排队，服务器收到后将立即通知患者。</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Returned to the doctor with the reason.</source>
+        <translation>已将处方连同退回原因退回医生。</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>Dispensing recorded.</source>
+        <translation>已登记发药。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The server refused an action: %1</source>
+        <translation>服务器拒绝了操作：%1</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>The prescriptions could not be loaded: %1</source>
+        <translation>处方加载失败：%1</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>To review (%1)</source>
+        <translation>待审核（%1）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>To dispense (%1)</source>
+        <translation>待发药（%1）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Done today (%1)</source>
+        <translation>今日已处理（%1）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Prescription review</source>
         <translation>处方审核</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <source>Signed online prescriptions will be listed here for review: approve them, or return them to the doctor with a reason.</source>
-        <translation>医生签名的在线处方将在此列出供审核：审核通过，或填写原因退回医生。</translation>
+        <location line="+1"/>
+        <source>Prescriptions</source>
+        <translation>处方</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Review</source>
+        <translation>审方(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reload lists</source>
+        <translation>刷新列表(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Outbox…</source>
+        <translation>待发送操作(&amp;O)…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Sign out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+1"/>
+        <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
+        <translation>
+            <numerusform>还有 %n 项操作尚未发送到服务器。它们已保存在本机，下次登录后自动发送。确定现在退出登录吗？</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1015,6 +1500,577 @@
         <location line="+2"/>
         <source>Sign out</source>
         <translation>退出登录</translation>
+    </message>
+</context>
+<context>
+    <name>Prescription</name>
+    <message>
+        <location filename="../../workstation/models/prescription.py" line="+67"/>
+        <source>Draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signed — waiting for the pharmacist</source>
+        <translation>已签名，待药师审核</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Returned: %1</source>
+        <translation>已退回：%1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Approved</source>
+        <translation>审核通过</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sent to the patient</source>
+        <translation>已发送给患者</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The patient chose pickup or delivery</source>
+        <translation>患者已选择取药方式</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paid</source>
+        <translation>已缴费</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dispensed</source>
+        <translation>已发药</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shipped</source>
+        <translation>已发货</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Voided</source>
+        <translation>已作废</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Expired</source>
+        <translation>已过期</translation>
+    </message>
+    <message>
+        <location line="+35"/>
+        <source>(special control: not online)</source>
+        <translation>（特殊管理药品，不可在线开具）</translation>
+    </message>
+    <message>
+        <location line="+129"/>
+        <source>Drug</source>
+        <translation>药品</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dose</source>
+        <translation>剂量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Route</source>
+        <translation>给药途径</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Frequency</source>
+        <translation>频次</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Days</source>
+        <translation>天数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Quantity</source>
+        <translation>数量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Computed from dose, frequency and days; type a number to change it</source>
+        <translation>按剂量、频次和天数自动计算；输入数字可修改</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Changed by hand (computed: %1); type 0 to compute it again</source>
+        <translation>已手动修改（计算值：%1）；输入 0 恢复自动计算</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Remove this drug from the prescription</source>
+        <translation>从处方中删除该药品</translation>
+    </message>
+</context>
+<context>
+    <name>PrescriptionEditor</name>
+    <message>
+        <location filename="../../workstation/ui/doctor/prescription_editor.py" line="+526"/>
+        <source>Restored the prescription you were writing (kept on this computer).</source>
+        <translation>已恢复您正在书写的处方（保存在本机）。</translation>
+    </message>
+    <message>
+        <location line="+112"/>
+        <source>A prescription holds at most %1 lines.</source>
+        <translation>每张处方最多开具 %1 种药品。</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Override a check</source>
+        <translation>坚持用药</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1
+
+Why is this prescription right for the patient anyway? The reason is signed with the prescription and read by the pharmacist.</source>
+        <translation>%1
+
+请说明为何该处方对患者仍然适宜。理由将随处方一同签名，并供药师审核时查看。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Override</source>
+        <translation>坚持用药</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>This prescription was changed elsewhere (another window or computer). The newest version is shown; check it and make your change again.</source>
+        <translation>该处方已在其他窗口或电脑上被修改。现显示最新版本，请核对后重新修改。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This prescription can no longer be changed: %1</source>
+        <translation>该处方已不能修改：%1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Not sent to the server yet (no connection); it is kept on this computer and sent when the server answers.</source>
+        <translation>尚未发送到服务器（无连接）；已保存在本机，服务器恢复后自动发送。</translation>
+    </message>
+    <message>
+        <location line="+79"/>
+        <source>Sign the prescription for %1 (%2 drug(s), %3)? A signed prescription cannot be changed; type your password to sign.</source>
+        <translation>确定为 %1 签名开具处方吗（共 %2 种药品，%3）？签名后处方不能再修改；请输入登录密码签名。</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>The prescription has not reached the server yet; try signing again in a moment.</source>
+        <translation>处方尚未送达服务器，请稍后再签名。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Not signed: %1</source>
+        <translation>未能签名：%1</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Not signed: %1 Fix or override the checks marked in red below.</source>
+        <translation>未能签名：%1 请修改下方标红的审查问题，或坚持用药并填写理由。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Void prescription</source>
+        <translation>作废处方</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Void prescription %1? It cannot be used afterwards; if the patient was already told, an SMS says it was voided. Why?</source>
+        <translation>确定作废处方 %1 吗？作废后处方不能再使用；如已通知患者，系统将以短信告知处方已作废。请填写作废原因：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Void</source>
+        <translation>作废</translation>
+    </message>
+    <message>
+        <location line="+59"/>
+        <source>Checks</source>
+        <translation>用药审查</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Checks: all resolved</source>
+        <translation>用药审查：问题均已处理</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Checks: %1 blocking, %2 warning(s)</source>
+        <translation>用药审查：%1 项拦截，%2 项警示</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Saved on this computer; checking on the server…</source>
+        <translation>已保存在本机，正在由服务器审查…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Draft saved %1</source>
+        <translation>草稿已保存 %1</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Drafts are saved automatically.</source>
+        <translation>草稿会自动保存。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Prescription</source>
+        <translation>处方</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Select a patient in the queue. Prescriptions are written during the visit, after the patient consented on the video call.</source>
+        <translation>请在候诊队列中选择患者。处方在就诊过程中开具，须先在视频通话中取得患者同意。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The patient must consent to a prescription on the video call before you can write one.</source>
+        <translation>开具处方前，须在视频通话中取得患者的处方知情同意。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Ask for prescription consent</source>
+        <translation>请求处方知情同意</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Diagnosis</source>
+        <translation>诊断</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Fee</source>
+        <translation>费别</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Self-pay</source>
+        <translation>自费</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Insurance</source>
+        <translation>医保</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Allergies</source>
+        <translation>过敏史</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>None known; or e.g. 青霉素类, 磺胺类 (comma separated)</source>
+        <translation>无已知过敏可留空；如：青霉素类，磺胺类（用逗号分隔）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Chronic disease</source>
+        <translation>慢病理由</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason for more than 7 days (up to 12 weeks)</source>
+        <translation>用药超过 7 天的理由（最长 12 周）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Valid (days)</source>
+        <translation>有效期（天）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Why longer than one day</source>
+        <translation>有效期超过 1 天的理由</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Advice for the patient and the pharmacist</source>
+        <translation>给患者和药师的嘱托</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Add drug</source>
+        <translation>添加药品</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Search by name, brand, pinyin initials (e.g. amxl) or code</source>
+        <translation>输入通用名、商品名、拼音首字母（如 amxl）或编码</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Loading the formulary…</source>
+        <translation>正在加载药品目录…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Signing…</source>
+        <translation>正在签名…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Sign…</source>
+        <translation>签名…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Voiding…</source>
+        <translation>正在作废…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Void…</source>
+        <translation>作废…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Print slip…</source>
+        <translation>打印处方笺…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+59"/>
+        <source>New prescription</source>
+        <translation>新开处方</translation>
+    </message>
+    <message>
+        <location line="-58"/>
+        <source>Total %1</source>
+        <translation>合计 %1</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Prescriptions are written during the visit: accept the patient first.</source>
+        <translation>处方须在就诊过程中开具，请先接诊患者。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Consent asked — waiting for the patient&apos;s answer on the phone.</source>
+        <translation>已请求知情同意，等待患者在手机上确认。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The patient declined. Explain on the call and ask again if the patient agrees.</source>
+        <translation>患者不同意。请在通话中说明，如患者同意可再次请求。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The call is on: ask the patient to consent now.</source>
+        <translation>通话进行中：请现在请求患者知情同意。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Start the video call first; consent is asked on the call.</source>
+        <translation>请先发起视频通话：知情同意需在通话中请求。</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>%1 · signed %2</source>
+        <translation>%1 · 签名于 %2</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Returned by the pharmacist %1: %2 — change the prescription and sign it again.</source>
+        <translation>药师 %1 退回处方：%2。请修改处方后重新签名。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Voided: %1</source>
+        <translation>已作废：%1</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>waiting for consent</source>
+        <translation>待知情同意</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>new</source>
+        <translation>新开</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>signed</source>
+        <translation>已签名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>returned</source>
+        <translation>已退回</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>approved</source>
+        <translation>已通过</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>sent</source>
+        <translation>已发送</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>pickup/delivery chosen</source>
+        <translation>已选取药方式</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>paid</source>
+        <translation>已缴费</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>dispensed</source>
+        <translation>已发药</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>shipped</source>
+        <translation>已发货</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>voided</source>
+        <translation>已作废</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>expired</source>
+        <translation>已过期</translation>
+    </message>
+</context>
+<context>
+    <name>PrintPreview</name>
+    <message>
+        <location filename="../../workstation/ui/print_preview.py" line="+300"/>
+        <source>Prescription slip</source>
+        <translation>处方笺</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The slip could not be prepared: %1</source>
+        <translation>处方笺生成失败：%1</translation>
+    </message>
+</context>
+<context>
+    <name>PrintPreviewDialog</name>
+    <message>
+        <location line="-88"/>
+        <location line="+11"/>
+        <source>Save as PDF</source>
+        <translation>另存为 PDF</translation>
+    </message>
+    <message>
+        <location line="-10"/>
+        <source>PDF files (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>The file could not be written: %1</source>
+        <translation>文件写入失败：%1</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location line="+30"/>
+        <source>Print</source>
+        <translation>打印</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Printing failed: %1</source>
+        <translation>打印失败：%1</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Print preview — %1</source>
+        <translation>打印预览 — %1</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Zoom in</source>
+        <translation>放大</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Zoom out</source>
+        <translation>缩小</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Print…</source>
+        <translation>打印…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Save as PDF…</source>
+        <translation>另存为 PDF…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>This document could not be shown.</source>
+        <translation>无法显示此文档。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Sending to the printer…</source>
+        <translation>正在发送到打印机…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Preparing the preview…</source>
+        <translation>正在生成预览…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n page(s)</source>
+        <translation>
+            <numerusform>共 %n 页</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -1142,6 +2198,267 @@
         <location line="+1"/>
         <source>Filter: name, pinyin initials or number</source>
         <translation>筛选：姓名、拼音首字母或预约号</translation>
+    </message>
+</context>
+<context>
+    <name>ReasonDialog</name>
+    <message>
+        <location filename="../../workstation/ui/doctor/prescription_editor.py" line="-1123"/>
+        <source>2 to 200 characters; kept in the audit trail.</source>
+        <translation>2 至 200 个字，将记入审计记录。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>ReturnDialog</name>
+    <message>
+        <location filename="../../workstation/ui/review/return_dialog.py" line="+80"/>
+        <source>Inappropriate dose or directions</source>
+        <translation>用法用量不适宜</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Duplicate medication</source>
+        <translation>重复用药</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Incompatibility or interaction</source>
+        <translation>配伍禁忌或相互作用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Medication does not match the diagnosis</source>
+        <translation>用药与诊断不符</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Off-label use</source>
+        <translation>超说明书用药</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Conflicts with the patient&apos;s allergies</source>
+        <translation>与患者过敏史冲突</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Choose why the prescription is returned.</source>
+        <translation>请选择退回原因。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tell the doctor what to change (at least 2 characters).</source>
+        <translation>请告诉医生需要修改的内容（至少 2 个字）。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Return prescription</source>
+        <translation>退回处方</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Return %1&apos;s prescription %2 to the doctor. The doctor sees the reason on the prescription, changes it and signs it again.</source>
+        <translation>将 %1 的处方 %2 退回医生。医生会在处方上看到退回原因，修改后重新签名。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Reason</source>
+        <translation>退回原因</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>What should the doctor change?</source>
+        <translation>需要医生修改什么？</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>e.g. the daily dose of metformin exceeds 2 g; please check</source>
+        <translation>例如：二甲双胍日剂量超过 2g，请核对</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Return to doctor</source>
+        <translation>退回医生</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewListModel</name>
+    <message>
+        <location filename="../../workstation/models/review.py" line="+50"/>
+        <source>Draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Awaiting review</source>
+        <translation>待审核</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+1"/>
+        <source>Approved</source>
+        <translation>审核通过</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Returned</source>
+        <translation>已退回</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Awaiting payment</source>
+        <translation>待缴费</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Paid, to dispense</source>
+        <translation>已缴费，待发药</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dispensed</source>
+        <translation>已发药</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Shipped</source>
+        <translation>已发货</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Expired</source>
+        <translation>已过期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Voided</source>
+        <translation>已作废</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Male</source>
+        <translation>男</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Female</source>
+        <translation>女</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>just now</source>
+        <translation>刚刚</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n min</source>
+        <translation>
+            <numerusform>%n 分钟</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+2"/>
+        <source>%n d</source>
+        <comment>days</comment>
+        <translation>
+            <numerusform>%n 天</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>%1 h %2 min</source>
+        <translation>%1 小时 %2 分钟</translation>
+    </message>
+    <message>
+        <location line="+276"/>
+        <location line="+6"/>
+        <source>Patient</source>
+        <comment>column</comment>
+        <translation>患者</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <location line="+6"/>
+        <source>Doctor</source>
+        <comment>column</comment>
+        <translation>医生</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <location line="+6"/>
+        <source>Department</source>
+        <comment>column</comment>
+        <translation>科室</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>Signed</source>
+        <comment>column</comment>
+        <translation>签名时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Waiting</source>
+        <comment>column</comment>
+        <translation>等待时长</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Time</source>
+        <comment>column</comment>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <comment>column</comment>
+        <translation>状态</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+23"/>
+        <source>The doctor overrode %n check(s): read the reasons</source>
+        <translation>
+            <numerusform>医生对 %n 项审查问题坚持用药，请查看理由</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+21"/>
+        <source>%n y</source>
+        <comment>age</comment>
+        <translation>
+            <numerusform>%n 岁</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <location line="+3"/>
+        <source>sending…</source>
+        <translation>发送中…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>pickup</source>
+        <translation>自取</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>delivery</source>
+        <translation>配送</translation>
     </message>
 </context>
 <context>
@@ -1505,7 +2822,7 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
 <context>
     <name>VideoPanel</name>
     <message>
-        <location filename="../../workstation/ui/doctor/video_panel.py" line="+254"/>
+        <location filename="../../workstation/ui/doctor/video_panel.py" line="+259"/>
         <source>Screen: %1</source>
         <translation>屏幕：%1</translation>
     </message>
@@ -1687,7 +3004,7 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
         <translation>已请求同意，等待患者确认</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+18"/>
         <source>Good</source>
         <translation>良好</translation>
     </message>

@@ -331,7 +331,7 @@ def test_the_locked_editor_asks_for_consent_on_the_live_call(
     """The whole real path: the doctor calls, the phone answers (aiortc), the editor's own button asks for consent,
     the phone agrees, the editor unlocks."""
     from tests.workstation.test_ui_video import patient_phone
-    from workstation.services.call import CONNECTED
+    from workstation.services.call import CONNECTED, ENDED
 
     clinic = doctor_clinic(api, admin)
     c = controllers.new(server_url=live_server.base_url)
@@ -361,5 +361,9 @@ def test_the_locked_editor_asks_for_consent_on_the_live_call(
         ed.btn_consent.click()
         qtbot.waitUntil(lambda: ed.stack.currentWidget() is ed.page_edit, timeout=T)
         assert (ed.consent or {}).get("state") == "consented" and ed.editable
+        # hang up here, on the running loop: a call left open keeps aiortc's decoder threads (not daemons) alive
+        # and the test process would never exit
+        call.hang_up()
+        qtbot.waitUntil(lambda: call.state == ENDED, timeout=T)
     finally:
         phone.stop()

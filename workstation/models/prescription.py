@@ -63,19 +63,18 @@ def entered_quantity(server_line: dict[str, Any]) -> int | None:
 
 def status_text(status: str, *, return_reason: str | None = None) -> str:
     """已签名 / 已退回：reason / 已审核 … (through Qt's translation)."""
-    tr = QCoreApplication.translate
     texts = {
-        "draft": tr("Prescription", "Draft"),
-        "signed": tr("Prescription", "Signed — waiting for the pharmacist"),
-        "returned": tr("Prescription", "Returned: %1"),
-        "approved": tr("Prescription", "Approved"),
-        "issued": tr("Prescription", "Sent to the patient"),
-        "fulfilment_chosen": tr("Prescription", "The patient chose pickup or delivery"),
-        "paid": tr("Prescription", "Paid"),
-        "dispensed": tr("Prescription", "Dispensed"),
-        "shipped": tr("Prescription", "Shipped"),
-        "voided": tr("Prescription", "Voided"),
-        "expired": tr("Prescription", "Expired"),
+        "draft": QCoreApplication.translate("Prescription", "Draft"),
+        "signed": QCoreApplication.translate("Prescription", "Signed — waiting for the pharmacist"),
+        "returned": QCoreApplication.translate("Prescription", "Returned: %1"),
+        "approved": QCoreApplication.translate("Prescription", "Approved"),
+        "issued": QCoreApplication.translate("Prescription", "Sent to the patient"),
+        "fulfilment_chosen": QCoreApplication.translate("Prescription", "The patient chose pickup or delivery"),
+        "paid": QCoreApplication.translate("Prescription", "Paid"),
+        "dispensed": QCoreApplication.translate("Prescription", "Dispensed"),
+        "shipped": QCoreApplication.translate("Prescription", "Shipped"),
+        "voided": QCoreApplication.translate("Prescription", "Voided"),
+        "expired": QCoreApplication.translate("Prescription", "Expired"),
     }
     return texts.get(status, status).replace("%1", return_reason or "")
 
@@ -239,10 +238,14 @@ class LinesModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
             return None
-        tr = QCoreApplication.translate
-        return (tr("Prescription", "Drug"), tr("Prescription", "Dose"), tr("Prescription", "Route"),
-                tr("Prescription", "Frequency"), tr("Prescription", "Days"), tr("Prescription", "Quantity"),
-                tr("Prescription", "Amount"), tr("Prescription", "Notes"), "")[section]
+        return (QCoreApplication.translate("Prescription", "Drug"),
+                QCoreApplication.translate("Prescription", "Dose"),
+                QCoreApplication.translate("Prescription", "Route"),
+                QCoreApplication.translate("Prescription", "Frequency"),
+                QCoreApplication.translate("Prescription", "Days"),
+                QCoreApplication.translate("Prescription", "Quantity"),
+                QCoreApplication.translate("Prescription", "Amount"),
+                QCoreApplication.translate("Prescription", "Notes"), "")[section]
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -295,11 +298,12 @@ class LinesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == self.COL_QTY:
                 computed = self.computed_quantity(row)
-                tr = QCoreApplication.translate
                 if line.get("quantity") is None:
-                    return tr("Prescription", "Computed from dose, frequency and days; type a number to change it")
-                return tr("Prescription", "Changed by hand (computed: %1); type 0 to compute it again") \
-                    .replace("%1", str(computed))
+                    return QCoreApplication.translate(
+                        "Prescription", "Computed from dose, frequency and days; type a number to change it")
+                return QCoreApplication.translate(
+                    "Prescription", "Changed by hand (computed: %1); type 0 to compute it again"
+                ).replace("%1", str(computed))
             if col == self.COL_REMOVE and not self.read_only:
                 return QCoreApplication.translate("Prescription", "Remove this drug from the prescription")
             if col == self.COL_DRUG and drug is not None:

@@ -45,32 +45,37 @@ STATUS_TIME_FIELD = {
 OVERRIDE_FLAG = "⚠"
 
 
-def _tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
-    return QCoreApplication.translate("ReviewListModel", text, disambiguation, n)
-
-
 def status_label(status: str) -> str:
     labels = {
-        "draft": _tr("Draft"), "signed": _tr("Awaiting review"), "approved": _tr("Approved"),
-        "issued": _tr("Approved"), "returned": _tr("Returned"), "fulfilment_chosen": _tr("Awaiting payment"),
-        "paid": _tr("Paid, to dispense"), "dispensed": _tr("Dispensed"), "shipped": _tr("Shipped"),
-        "expired": _tr("Expired"), "voided": _tr("Voided"),
+        "draft": QCoreApplication.translate("ReviewListModel", "Draft"),
+        "signed": QCoreApplication.translate("ReviewListModel", "Awaiting review"),
+        "approved": QCoreApplication.translate("ReviewListModel", "Approved"),
+        "issued": QCoreApplication.translate("ReviewListModel", "Approved"),
+        "returned": QCoreApplication.translate("ReviewListModel", "Returned"),
+        "fulfilment_chosen": QCoreApplication.translate("ReviewListModel", "Awaiting payment"),
+        "paid": QCoreApplication.translate("ReviewListModel", "Paid, to dispense"),
+        "dispensed": QCoreApplication.translate("ReviewListModel", "Dispensed"),
+        "shipped": QCoreApplication.translate("ReviewListModel", "Shipped"),
+        "expired": QCoreApplication.translate("ReviewListModel", "Expired"),
+        "voided": QCoreApplication.translate("ReviewListModel", "Voided"),
     }
     return labels.get(status, status)
 
 
 def sex_label(sex: str | None) -> str:
-    return {"male": _tr("Male"), "female": _tr("Female")}.get(sex or "", "")
+    return {"male": QCoreApplication.translate("ReviewListModel", "Male"),
+            "female": QCoreApplication.translate("ReviewListModel", "Female")}.get(sex or "", "")
 
 
 def waiting_text(minutes: int) -> str:
     if minutes < 1:
-        return _tr("just now")
+        return QCoreApplication.translate("ReviewListModel", "just now")
     if minutes < 60:
-        return _tr("%n min", "", minutes)
+        return QCoreApplication.translate("ReviewListModel", "%n min", "", minutes)
     if minutes >= 24 * 60:
-        return _tr("%n d", "days", minutes // (24 * 60))
-    return _tr("%1 h %2 min").replace("%1", str(minutes // 60)).replace("%2", str(minutes % 60))
+        return QCoreApplication.translate("ReviewListModel", "%n d", "days", minutes // (24 * 60))
+    return QCoreApplication.translate("ReviewListModel", "%1 h %2 min") \
+        .replace("%1", str(minutes // 60)).replace("%2", str(minutes % 60))
 
 
 @dataclass(slots=True, eq=False)
@@ -345,11 +350,17 @@ class ReviewListModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
             return None
         if self.review:
-            names = (_tr("Patient", "column"), _tr("Doctor", "column"), _tr("Department", "column"),
-                     _tr("Signed", "column"), _tr("Waiting", "column"), "")
+            names = (QCoreApplication.translate("ReviewListModel", "Patient", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Doctor", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Department", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Signed", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Waiting", "column"), "")
         else:
-            names = (_tr("Patient", "column"), _tr("Doctor", "column"), _tr("Department", "column"),
-                     _tr("Time", "column"), _tr("Status", "column"), "")
+            names = (QCoreApplication.translate("ReviewListModel", "Patient", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Doctor", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Department", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Time", "column"),
+                     QCoreApplication.translate("ReviewListModel", "Status", "column"), "")
         return names[section] if 0 <= section < len(names) else None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -372,7 +383,9 @@ class ReviewListModel(QAbstractTableModel):
             return self._display(e, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == self.COL_FLAG and e.overridden:
-                return _tr("The doctor overrode %n check(s): read the reasons", "", e.overridden)
+                return QCoreApplication.translate("ReviewListModel",
+                                                  "The doctor overrode %n check(s): read the reasons", "",
+                                                  e.overridden)
             if col == self.COL_PATIENT and e.no:
                 return e.no
             return None
@@ -391,8 +404,8 @@ class ReviewListModel(QAbstractTableModel):
     def _display(self, e: RxEntry, col: int) -> str:
         if col == self.COL_PATIENT:
             parts = [e.patient_name]
-            demo = " ".join(p for p in (sex_label(e.sex), _tr("%n y", "age", e.age) if e.age is not None else "")
-                            if p)
+            age = "" if e.age is None else QCoreApplication.translate("ReviewListModel", "%n y", "age", e.age)
+            demo = " ".join(p for p in (sex_label(e.sex), age) if p)
             if demo:
                 parts.append(demo)
             return "  ".join(parts)
@@ -409,13 +422,15 @@ class ReviewListModel(QAbstractTableModel):
         if col == self.COL_WAITING:
             if self.review:
                 if e.pending:
-                    return _tr("sending…")
+                    return QCoreApplication.translate("ReviewListModel", "sending…")
                 return waiting_text(e.waiting_minutes(self.now()))
             if e.pending:
-                return _tr("sending…")
+                return QCoreApplication.translate("ReviewListModel", "sending…")
             text = status_label(e.status)
             if e.status == "paid" and e.fulfilment:
-                text += " · " + (_tr("pickup") if e.fulfilment == "pickup" else _tr("delivery"))
+                text += " · " + (QCoreApplication.translate("ReviewListModel", "pickup")
+                                 if e.fulfilment == "pickup"
+                                 else QCoreApplication.translate("ReviewListModel", "delivery"))
             return text
         if col == self.COL_FLAG:
             return OVERRIDE_FLAG if e.overridden else ""

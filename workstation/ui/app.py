@@ -338,5 +338,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     controller.start()
     with loop:
         loop.run_until_complete(done.wait())
+        # a video call still open is hung up and its peer connection closed while the loop still runs: aiortc's
+        # decoder threads are not daemons, and the process would never exit with them left waiting
+        close_call = getattr(controller.window, "close_call", None)
+        if close_call is not None:
+            close_call()
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=3))
     shutdown_pools(wait=True)
     return 0

@@ -211,8 +211,9 @@ class DetailPanel(LanguageAware, QWidget):
 
         # facts the pharmacist checks first: allergies, diagnosis, fee, validity, chronic reason
         allergies = [str(a) for a in rx.get("allergies") or []]
+        none_reported = self.tr("None reported")  # no self.tr inside f-strings: lupdate does not see those
         allergy_html = (f"<span style='color:{theme.DANGER}; font-weight:bold'>{e('、'.join(allergies))}</span>"
-                        if allergies else f"<span class='muted'>{e(self.tr('None reported'))}</span>")
+                        if allergies else f"<span class='muted'>{e(none_reported)}</span>")
         diag = rx.get("diagnosis") or {}
         diag_text = " ".join(str(x) for x in (diag.get("code"), diag.get("name")) if x) or self.tr("(none)")
         fee = {"self_pay": self.tr("Self-pay"), "insurance": self.tr("Insurance")}.get(
@@ -235,10 +236,13 @@ class DetailPanel(LanguageAware, QWidget):
         out.append("</table>")
 
         # the lines
-        out.append(f"<h3>{e(self.tr('Medicines'))}</h3>")
+        medicines = self.tr("Medicines")
+        heads = [e(h) for h in (self.tr("Medicine"), self.tr("Directions"), self.tr("Quantity"),
+                                self.tr("Amount"))]
+        out.append(f"<h3>{e(medicines)}</h3>")
         out.append("<table width='100%' cellspacing='0'>"
-                   f"<tr><th>#</th><th>{e(self.tr('Medicine'))}</th><th>{e(self.tr('Directions'))}</th>"
-                   f"<th align='right'>{e(self.tr('Quantity'))}</th><th align='right'>{e(self.tr('Amount'))}</th>"
+                   f"<tr><th>#</th><th>{heads[0]}</th><th>{heads[1]}</th>"
+                   f"<th align='right'>{heads[2]}</th><th align='right'>{heads[3]}</th>"
                    "</tr>")
         flagged_lines = {f.get("line") for f in rx.get("findings") or [] if f.get("line") is not None}
         for i, line in enumerate(rx.get("lines") or []):
@@ -258,19 +262,23 @@ class DetailPanel(LanguageAware, QWidget):
                 directions += f"<br><span class='muted'>{e(str(line['notes']))}</span>"
             qty = f"{line.get('quantity', '')} {drug.get('unit') or ''}".strip()
             if line.get("quantity_computed") is not None and line.get("quantity") != line.get("quantity_computed"):
-                qty += f"<br><span class='muted'>{e(self.tr('computed %1').replace('%1', str(line['quantity_computed'])))}</span>"
+                computed = self.tr("computed %1").replace("%1", str(line["quantity_computed"]))
+                qty += f"<br><span class='muted'>{e(computed)}</span>"
             bg = " style='background:#f7f9fb'" if i % 2 else ""
             out.append(f"<tr{bg}><td class='muted'>{i + 1}</td><td>{name_html}</td><td>{directions}</td>"
                        f"<td align='right'>{qty}</td><td align='right'>{e(yuan(line.get('amount_fen')))}</td></tr>")
-        out.append(f"<tr><td></td><td></td><td></td><td align='right' class='muted'>{e(self.tr('Total'))}</td>"
+        total = self.tr("Total")
+        out.append(f"<tr><td></td><td></td><td></td><td align='right' class='muted'>{e(total)}</td>"
                    f"<td align='right'><b>{e(yuan(rx.get('amount_fen')))}</b></td></tr></table>")
 
         # the checks, overridden ones first and highlighted with the doctor's reason
         findings = list(rx.get("findings") or [])
         findings.sort(key=lambda f: (not f.get("overridden"), f.get("severity") != "block"))
-        out.append(f"<h3>{e(self.tr('Checks'))}</h3>")
+        checks, no_findings = self.tr("Checks"), self.tr("No findings: every automatic check passed.")
+        overridden_by, doctors_reason = self.tr("Overridden by the doctor"), self.tr("Doctor’s reason:")
+        out.append(f"<h3>{e(checks)}</h3>")
         if not findings:
-            out.append(f"<p class='muted'>{e(self.tr('No findings: every automatic check passed.'))}</p>")
+            out.append(f"<p class='muted'>{e(no_findings)}</p>")
         for f in findings:
             line_no = f.get("line")
             where = self.tr("line %1").replace("%1", str(int(line_no) + 1)) if line_no is not None else ""
@@ -279,9 +287,9 @@ class DetailPanel(LanguageAware, QWidget):
                 out.append(
                     "<table width='100%' cellspacing='0' style='margin-bottom:6px; background:#fff4e0;"
                     " border-left: 4px solid #d97706'><tr><td>"
-                    f"<span style='color:#b45309; font-weight:bold'>⚠ {e(self.tr('Overridden by the doctor'))}"
+                    f"<span style='color:#b45309; font-weight:bold'>⚠ {e(overridden_by)}"
                     f"</span> <span class='muted'>{e(where)}</span><br>{message}<br>"
-                    f"<span style='color:#8a4b00'>{e(self.tr('Doctor’s reason:'))} "
+                    f"<span style='color:#8a4b00'>{e(doctors_reason)} "
                     f"<b>{e(str(f.get('override_reason') or ''))}</b></span></td></tr></table>")
             else:
                 colour = theme.DANGER if f.get("severity") == "block" else "#8a4b00"
@@ -290,7 +298,8 @@ class DetailPanel(LanguageAware, QWidget):
                            f" <span class='muted'>{e(where)}</span> {message}</p>")
 
         if rx.get("notes"):
-            out.append(f"<h3>{e(self.tr('Doctor’s notes'))}</h3><p>{e(str(rx['notes']))}</p>")
+            doctors_notes = self.tr("Doctor’s notes")
+            out.append(f"<h3>{e(doctors_notes)}</h3><p>{e(str(rx['notes']))}</p>")
 
         # the review and what followed
         history: list[tuple[str, str]] = []
@@ -318,7 +327,8 @@ class DetailPanel(LanguageAware, QWidget):
             if rx.get(key):
                 history.append((label, e(when(rx.get(key)))))
         if history:
-            out.append(f"<h3>{e(self.tr('Review and fulfilment'))}</h3><table cellspacing='0'>")
+            review_and_fulfilment = self.tr("Review and fulfilment")
+            out.append(f"<h3>{e(review_and_fulfilment)}</h3><table cellspacing='0'>")
             for k, v in history:
                 out.append(f"<tr><td class='k'>{e(k)}</td><td>{v}</td></tr>")
             out.append("</table>")
