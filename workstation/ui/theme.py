@@ -121,6 +121,8 @@ QLineEdit, QPlainTextEdit, QTextEdit, QComboBox, QDateTimeEdit, QSpinBox {{
 QLineEdit:focus, QPlainTextEdit:focus, QTextEdit:focus, QComboBox:focus, QDateTimeEdit:focus {{
     border: 1px solid {ACCENT}; }}
 QLineEdit:read-only {{ background: #f3f5f7; }}
+QLineEdit:disabled, QComboBox:disabled, QSpinBox:disabled, QPlainTextEdit:disabled {{
+    background: #f3f5f7; color: #303840; border-color: #dfe4e9; }}
 QPushButton {{ background: #fbfcfd; border: 1px solid #c3ccd5; border-radius: 4px; padding: 5px 14px;
                min-height: 20px; }}
 QPushButton:hover {{ background: {ACCENT_LIGHT}; }}

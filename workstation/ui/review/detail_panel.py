@@ -61,6 +61,8 @@ class DetailPanel(LanguageAware, QWidget):
         self.body.setObjectName("RxBody")
         self.body.setOpenLinks(False)
         self.body.document().setDocumentMargin(4)
+        # the tables are 100% wide and wrap: a few pixels of cell spacing must not bring a scroll bar
+        self.body.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.lbl_empty = QLabel(self)
         self.lbl_empty.setObjectName("Placeholder")
