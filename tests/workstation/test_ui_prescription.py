@@ -367,3 +367,31 @@ def test_the_locked_editor_asks_for_consent_on_the_live_call(
         qtbot.waitUntil(lambda: call.state == ENDED, timeout=T)
     finally:
         phone.stop()
+
+
+def test_the_patients_steps_show_live_in_the_doctors_editor(
+        live_server: LiveServer, api: httpx.Client, admin: dict[str, str], db_engine: Engine,
+        controllers: Controllers, qtbot: Any) -> None:
+    """Signed at the doctor's desk, approved at the pharmacy, chosen and paid on the patient's phone: the doctor's
+    editor follows each step from the event stream, and once paid it no longer offers to void."""
+    from tests.workstation.test_ui_pharmacist import consented_visit, pay_for, signed_rx
+    from workstation.models.prescription import status_text
+
+    clinic = doctor_clinic(api, admin)
+    w = open_doctor(live_server, controllers, qtbot, clinic["username"])
+    doc = doctor_headers(w)
+    acc, appt = consented_visit(api, db_engine, clinic, doc, name="沈建华")
+    rx = signed_rx(api, doc, appt)
+    select(w, qtbot, appt)
+    ed = w.rx_editor
+    qtbot.waitUntil(lambda: ed.status == "signed" and ed.lbl_status.text() == status_text("signed"), timeout=T)
+    assert ed.btn_void.isVisible()
+
+    pharmacist = staff_login(api, new_staff(api, admin, role="pharmacist"))
+    r = api.post(f"{V1}/staff/prescriptions/{rx['id']}/approve", headers=pharmacist)
+    assert r.status_code == 200 and r.json()["status"] == "issued", r.text
+    qtbot.waitUntil(lambda: ed.status == "issued" and ed.lbl_status.text() == status_text("issued"), timeout=T)
+
+    pay_for(api, acc, rx["id"])  # pickup chosen, then paid through the sandbox gateway
+    qtbot.waitUntil(lambda: ed.status == "paid" and ed.lbl_status.text() == status_text("paid"), timeout=T)
+    assert not ed.btn_void.isVisible()  # paid: voiding is over, a refund is the pharmacy's business
