@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from server.appointments.schemas import MAX_ID
+from server.consultation.schemas import HospitalTime
 from server.audit.service import audit_refusal
 from server.deps import (
     CurrentAccount,
@@ -99,8 +100,11 @@ def list_for_appointment(appointment_id: IdPath, session: SessionDep, ctx: Docto
 @router.get("/staff/prescriptions", response_model=list[schemas.PrescriptionPublic],
             summary="审方: prescriptions for review (status filter), oldest signature first; never drafts")
 def review_queue(session: SessionDep, _ctx: PharmacistStaff, status: RxStatus = None, limit: Limit = 50,
-                 offset: Offset = 0) -> list[schemas.PrescriptionPublic]:
-    rows = service.review_queue(session, status=status, limit=limit, offset=offset)
+                 offset: Offset = 0,
+                 changed_since: Annotated[HospitalTime | None, Query(
+                     description="only prescriptions changed at or after this time (e.g. today's start)")] = None,
+                 ) -> list[schemas.PrescriptionPublic]:
+    rows = service.review_queue(session, status=status, limit=limit, offset=offset, changed_since=changed_since)
     return [_staff_view(session, rx) for rx in rows]
 
 

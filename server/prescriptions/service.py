@@ -217,11 +217,15 @@ def for_appointment(session: Session, *, doctor_id: int | None, appointment_id: 
                                 .order_by(Prescription.id)).scalars())
 
 
-def review_queue(session: Session, *, status: str | None, limit: int, offset: int) -> list[Prescription]:
-    """The pharmacists' list, oldest signature first; drafts never."""
+def review_queue(session: Session, *, status: str | None, limit: int, offset: int,
+                 changed_since: dt.datetime | None = None) -> list[Prescription]:
+    """The pharmacists' list, oldest signature first; drafts never. ``changed_since``: only those whose last
+    change (status or draft) is at or after it (a desk's "done today" without paging through the archive)."""
     q = select(Prescription).where(Prescription.status != "draft")
     if status:
         q = q.where(Prescription.status == status)
+    if changed_since is not None:
+        q = q.where(Prescription.updated_at >= changed_since)
     q = q.order_by(Prescription.signed_at.is_(None), Prescription.signed_at, Prescription.id)
     return list(session.execute(q.limit(limit).offset(offset)).scalars())
 
@@ -258,7 +262,7 @@ def _move(session: Session, rx: Prescription, to: str, *, actor: Actor, values: 
     current = rx.status
     if to not in ALLOWED.get(current, frozenset()):
         raise _refuse(rx, to)
-    vals: dict[str, Any] = {"status": to, **(values or {})}
+    vals: dict[str, Any] = {"status": to, "updated_at": now(), **(values or {})}
     res = session.execute(update(Prescription).where(Prescription.id == rx.id, Prescription.status == current)
                           .values(**vals).execution_options(synchronize_session=False))
     if res.rowcount != 1:

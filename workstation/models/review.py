@@ -176,6 +176,10 @@ class ReviewListModel(QAbstractTableModel):
     def now(self) -> dt.datetime:
         return self._clock()
 
+    def day_start(self) -> dt.datetime:
+        """Midnight of today in the hospital's zone (what "done today" asks the server for)."""
+        return dt.datetime.combine(self.now().astimezone(TZ).date(), dt.time(0), tzinfo=TZ)
+
     def entries(self) -> list[RxEntry]:
         return list(self._entries)
 

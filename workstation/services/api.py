@@ -322,10 +322,14 @@ class ApiClient:
     # (docs/api-contract.md "Prescriptions"; approve/return/dispense go through the outbox: see the request
     # builders at the end of this module)
 
-    def prescriptions(self, *, status: str, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-        """``[Prescription]`` of one status (``signed``: the review queue, oldest signed first)."""
-        return self.request("GET", f"{V1}/staff/prescriptions",
-                            params={"status": status, "limit": limit, "offset": offset})
+    def prescriptions(self, *, status: str, limit: int = 200, offset: int = 0, changed_since: str | None = None
+                      ) -> list[dict[str, Any]]:
+        """``[Prescription]`` of one status (``signed``: the review queue, oldest signed first); with
+        ``changed_since`` (ISO time) only those changed at or after it."""
+        params: dict[str, Any] = {"status": status, "limit": limit, "offset": offset}
+        if changed_since:
+            params["changed_since"] = changed_since
+        return self.request("GET", f"{V1}/staff/prescriptions", params=params)
 
     def prescription(self, rx_id: int) -> dict[str, Any]:
         return self.request("GET", f"{V1}/staff/prescriptions/{rx_id}")

@@ -79,13 +79,15 @@ class ReviewFeed(QObject):
         self._loading[key] = []
         api = self.api
         statuses = sorted(model.statuses)
+        # "done today" asks only for today's changes: the archive behind it is never paged through
+        since = model.day_start().isoformat() if model.today_only else None
 
         def fetch() -> list[dict[str, Any]]:
             rows: list[dict[str, Any]] = []
             for status in statuses:
                 offset = 0
-                while True:  # pages (oldest first: today's are at the end of a long history)
-                    page = api.prescriptions(status=status, limit=PAGE, offset=offset)
+                while True:
+                    page = api.prescriptions(status=status, limit=PAGE, offset=offset, changed_since=since)
                     rows.extend(page)
                     offset += len(page)
                     if len(page) < PAGE or offset >= MAX_ROWS:
