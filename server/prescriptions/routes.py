@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from server.appointments.schemas import MAX_ID
-from server.consultation.schemas import HospitalTime
 from server.audit.service import audit_refusal
+from server.consultation.schemas import HospitalTime
 from server.deps import (
     CurrentAccount,
     CurrentStaff,
