@@ -257,3 +257,48 @@ def test_simulator_refuses_bad_arguments(live_server: LiveServer) -> None:
     r = live_server.cli("simulate", "--base-url", "http://127.0.0.1:9", "--patients", "1", check=False)
     assert r.returncode == 2 and "does not answer" in r.stderr
 
+
+
+def test_after_a_prescribed_visit_the_simulated_patient_fulfils_pays_and_rates(
+        live_server: LiveServer, api: httpx.Client, db_engine: Engine) -> None:
+    """The simulator's patient after a visit with a consent: waits for the issued prescription, picks it up at a
+    pharmacy or has it delivered, pays the drug fee through the sandbox gateway, and rates the visit."""
+    import random
+    import threading
+    from types import SimpleNamespace
+
+    from tests.booking_helpers import admin_headers
+    from tests.workstation.test_ui_pharmacist import consented_visit, finish, login, signed_rx
+    from tests.workstation.ui_support import doctor_clinic, new_staff
+    from tests.workstation_helpers import V1
+
+    admin = admin_headers(api, db_engine)
+    clinic = doctor_clinic(api, admin)
+    doc = login(api, clinic["username"])
+    acc, appt = consented_visit(api, db_engine, clinic, doc, name="邵明远")
+    rx = signed_rx(api, doc, appt)
+    finish(api, doc, appt)
+    pharmacist = login(api, new_staff(api, admin, role="pharmacist"))
+    assert api.post(f"{V1}/staff/prescriptions/{rx['id']}/approve", headers=pharmacist).status_code == 200
+
+    holder = simulate.Holder(index=0, mobile=acc["mobile"], password="", name="邵明远", relation="self",
+                             patient=cat.DEMO_HIS_PATIENTS[0])
+    sim = simulate.Sim(holder, live_server.base_url, 0.0, 1, threading.Event(), simulate.Log(), random.Random(7),
+                       video=False)
+    sim.api.token = acc["headers"]["Authorization"].split()[1]
+    try:
+        sim.after_visit(SimpleNamespace(id=appt))
+    finally:
+        sim.api.close()
+
+    deadline = time.monotonic() + 20
+    while True:  # the gateway's notification confirms the payment a moment later
+        status = api.get(f"{V1}/prescriptions/{rx['id']}", headers=acc["headers"]).json()["status"]
+        if status == "paid" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == "paid"
+    got = api.get(f"{V1}/prescriptions/{rx['id']}", headers=acc["headers"]).json()
+    assert got["fulfilment"]["method"] in ("pickup", "delivery")
+    rating = api.get(f"{V1}/staff/appointments/{appt}", headers=doc).json()["rating"]
+    assert rating is not None and 1 <= rating["stars"] <= 5
