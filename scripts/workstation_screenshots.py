@@ -329,6 +329,13 @@ def shoot(base_url: str, out: Path, *, language: str, rich_name: str, suffix: st
     sh.spin(15, lambda: (w.call.consent or {}).get("state") == "consented")
     sh.spin(1.0)
     sh.save(w.video_panel, "video_panel_consent.png")
+    # the consent unlocked the editor: prescribing with the patient still in sight
+    w.workspace.setCurrentIndex(1)
+    sh.spin(8, lambda: w.rx_editor.editable)
+    sh.spin(1.0)
+    sh.save(w, "doctor_prescription_during_call.png")
+    w.workspace.setCurrentIndex(0)
+    sh.spin(0.5)
     phone.drop()
     sh.spin(8, lambda: w.call.state == "interrupted")
     sh.spin(1.0)

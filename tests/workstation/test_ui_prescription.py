@@ -357,10 +357,15 @@ def test_the_locked_editor_asks_for_consent_on_the_live_call(
         w.workspace.setCurrentIndex(1)
         qtbot.waitUntil(lambda: ed.appointment_id == appt and ed.sync is not None, timeout=T)
         assert ed.stack.currentWidget() is ed.page_locked
+        # the patient stays in sight on the prescription tab: the video panel came along, above the editor
+        panel = w.video_panel
+        assert panel is not None and panel.parentWidget() is w.rx_split and panel.isVisible()
         qtbot.waitUntil(ed.btn_consent.isEnabled, timeout=T)  # the call is on
         ed.btn_consent.click()
         qtbot.waitUntil(lambda: ed.stack.currentWidget() is ed.page_edit, timeout=T)
         assert (ed.consent or {}).get("state") == "consented" and ed.editable
+        w.workspace.setCurrentIndex(0)
+        assert panel.parentWidget() is w.centre_split and panel.isVisible()
         # hang up here, on the running loop: a call left open keeps aiortc's decoder threads (not daemons) alive
         # and the test process would never exit
         call.hang_up()

@@ -84,7 +84,11 @@ class DoctorWindow(StaffWindow):
         rx_page = QWidget(self)
         rx_layout = QVBoxLayout(rx_page)
         rx_layout.setContentsMargins(8, 8, 8, 6)
-        rx_layout.addWidget(self.rx_editor)
+        # the doctor prescribes while the patient is on the call: the video panel follows to this tab
+        self.rx_split = QSplitter(Qt.Orientation.Vertical, rx_page)
+        self.rx_split.setChildrenCollapsible(False)
+        self.rx_split.addWidget(self.rx_editor)
+        rx_layout.addWidget(self.rx_split)
         self.visit_split = QSplitter(Qt.Orientation.Horizontal, self)
         self.visit_split.setChildrenCollapsible(False)
         for w, minimum in ((centre, 420), (right, 340)):
@@ -97,6 +101,7 @@ class DoctorWindow(StaffWindow):
         self.workspace.setDocumentMode(True)
         self.workspace.addTab(self.visit_split, "")
         self.workspace.addTab(rx_page, "")
+        self.workspace.currentChanged.connect(lambda _index: self._place_video())
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setChildrenCollapsible(False)
@@ -377,11 +382,25 @@ class DoctorWindow(StaffWindow):
         call.sig_state.connect(lambda state, reason: self._call_state(call, state, reason))
         call.sig_notice.connect(lambda text: self._call_notice(call, text))
         self.call, self.video_panel = call, panel
-        self.centre_split.insertWidget(0, panel)
-        total = max(self.centre_split.height(), 600)
-        self.centre_split.setSizes([int(total * 0.62), total - int(total * 0.62)])
+        self._place_video()
         call.start()
         return call
+
+    def _place_video(self) -> None:
+        """The video panel above the chart on the visit tab, above the editor on the prescription tab: the patient
+        stays in sight whichever the doctor works in."""
+        panel = self.video_panel
+        if panel is None:
+            return
+        on_rx = self.workspace.currentIndex() == 1
+        split, share = (self.rx_split, 0.4) if on_rx else (self.centre_split, 0.62)
+        if panel.parentWidget() is split:
+            return
+        panel.set_compact(on_rx)
+        split.insertWidget(0, panel)
+        panel.show()
+        total = max(split.height(), 600)
+        split.setSizes([int(total * share), total - int(total * share)])
 
     def close_call(self) -> None:
         call, panel = self.call, self.video_panel

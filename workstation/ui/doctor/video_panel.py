@@ -147,6 +147,7 @@ class VideoPanel(LanguageAware, QFrame):
         self._quality = Quality()
         self._consent: dict[str, Any] | None = None
         self._notice = ""
+        self._compact = False
 
         self.lbl_name = QLabel(self)
         self.lbl_name.setObjectName("CardTitle")
@@ -248,7 +249,16 @@ class VideoPanel(LanguageAware, QFrame):
     def _notice_changed(self, text: str) -> None:
         self._notice = text
         self.lbl_notice.setText(text)
-        self.lbl_notice.setVisible(bool(text))
+        self.lbl_notice.setVisible(bool(text) and not self._compact)
+
+    def set_compact(self, compact: bool) -> None:
+        """Above the prescription editor: the picture a little smaller, without the source notice and the consent
+        row (the consent is given by then, and the editor shows it), so the editor keeps its room."""
+        self._compact = compact
+        self.view.setMinimumSize(320, 180 if compact else 240)
+        self.lbl_notice.setVisible(bool(self._notice) and not compact)
+        self.btn_consent.setVisible(not compact)
+        self.lbl_consent.setVisible(not compact)
 
     def _share_clicked(self) -> None:
         if self.session.sharing is not None:
