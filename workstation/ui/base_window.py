@@ -8,6 +8,7 @@ from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QPushButton, QWidget
 
+from workstation.services.ops import Op
 from workstation.ui.i18n import LanguageAware
 from workstation.ui.statusbar import ConnectionIndicator, OutboxIndicator
 
@@ -95,6 +96,23 @@ class StaffWindow(LanguageAware, QMainWindow):
                           self.tr("Internet hospital workstation — online revisit service.\n"
                                   "Queue, patient chart and consultation for doctors; prescription review, "
                                   "refunds and administration for the other roles."))
+
+    def attach_indicators(self, hub: Any) -> None:
+        """The status bar's connection and outbox indicators follow the session's hub; until the stream reports,
+        the window is connecting (not "offline": nothing has failed yet)."""
+        self.connection.attach(hub)
+        self.connection.set_state(hub.connection if hub.connection != "offline" else "connecting")
+        self.outbox_indicator.attach(hub)
+        self.outbox_indicator.set_counts(*hub.outbox_counts)
+
+    def start_live(self, session: Any, feed: Any) -> None:
+        """Read the stream's cursor, then load the feed's snapshot and start the stream from that cursor: no event
+        falls between the two (the feed buffers what arrives while its snapshot loads)."""
+        def go(cursor: int | None) -> None:
+            feed.start()
+            session.start_stream(after=cursor)
+
+        Op(session.api.events_cursor, parent=self).success(go).failure(lambda _e: go(None)).run()
 
     def detach(self) -> None:
         """Disconnect from every service signal; subclasses extend it. Called before the window closes."""

@@ -138,22 +138,13 @@ class PharmacistWindow(StaffWindow):
     def start(self) -> None:
         """Subscribe, then load the lists and start the stream from the cursor read before the snapshots."""
         self.attach()
-        api = self.session.api
-
-        def go(cursor: int | None) -> None:
-            self.feed.start()
-            self.session.start_stream(after=cursor)
-
-        Op(api.events_cursor, parent=self).success(go).failure(lambda _e: go(None)).run()
+        self.start_live(self.session, self.feed)
 
     def attach(self) -> None:
         if self._attached:
             return
         self._attached = True
-        self.connection.attach(self.hub)
-        self.connection.set_state(self.hub.connection if self.hub.connection != "offline" else "connecting")
-        self.outbox_indicator.attach(self.hub)
-        self.outbox_indicator.set_counts(*self.hub.outbox_counts)
+        self.attach_indicators(self.hub)
         self.hub.sig_outbox_item.connect(self._on_outbox_item)
 
     def detach(self) -> None:

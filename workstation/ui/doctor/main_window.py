@@ -163,23 +163,13 @@ class DoctorWindow(StaffWindow):
         self.attach()
         Op(default_catalog, parent=self, pool="db").success(self._icd_loaded).run()
         self.load_formulary()
-        api = self.session.api
-
-        def go(cursor: int | None) -> None:
-            self.feed.start()
-            self.session.start_stream(after=cursor)
-
-        Op(api.events_cursor, parent=self).success(go).failure(lambda _e: go(None)).run()
+        self.start_live(self.session, self.feed)
 
     def attach(self) -> None:
         if self._attached:
             return
         self._attached = True
-        self.connection.attach(self.hub)
-        # until the stream reports, the window is connecting (not "offline": nothing has failed yet)
-        self.connection.set_state(self.hub.connection if self.hub.connection != "offline" else "connecting")
-        self.outbox_indicator.attach(self.hub)
-        self.outbox_indicator.set_counts(*self.hub.outbox_counts)
+        self.attach_indicators(self.hub)
         self.hub.sig_appointment_changed.connect(self._on_appointment_changed)
         self.hub.sig_outbox_item.connect(self._on_outbox_item)
         self.hub.sig_change.connect(self._on_change)
