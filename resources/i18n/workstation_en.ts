@@ -23,7 +23,7 @@
 <context>
     <name>DetailPanel</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/review/detail_panel.py" line="+131"/>
+        <location filename="../../workstation/ui/review/detail_panel.py" line="+133"/>
         <source>%n check(s) overridden</source>
         <translation>
             <numerusform>%n check overridden</numerusform>
@@ -51,7 +51,7 @@
 <context>
     <name>DoctorWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+445"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+468"/>
         <source>Clinic stop declared; %n appointment(s) cancelled.</source>
         <translation>
             <numerusform>Clinic stop declared; %n appointment cancelled.</numerusform>
@@ -70,7 +70,7 @@
 <context>
     <name>PharmacistWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/pharmacist.py" line="+366"/>
+        <location filename="../../workstation/ui/pharmacist.py" line="+357"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
         <translation>
             <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
@@ -128,7 +128,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+310"/>
+        <location line="+314"/>
         <source>The doctor overrode %n check(s): read the reasons</source>
         <translation>
             <numerusform>The doctor overrode %n check: read the reason</numerusform>

@@ -73,7 +73,7 @@
 <context>
     <name>Chart</name>
     <message>
-        <location filename="../../workstation/ui/doctor/chart_panel.py" line="+43"/>
+        <location filename="../../workstation/ui/doctor/chart_panel.py" line="+44"/>
         <source>Female</source>
         <translation>女</translation>
     </message>
@@ -96,7 +96,7 @@
 <context>
     <name>ChartPanel</name>
     <message>
-        <location line="+212"/>
+        <location line="+216"/>
         <source>PDF %1</source>
         <translation>PDF 文件 %1</translation>
     </message>
@@ -106,7 +106,12 @@
         <translation>图片 %1</translation>
     </message>
     <message>
-        <location line="+58"/>
+        <location line="+56"/>
+        <source>Renew</source>
+        <translation>续方</translation>
+    </message>
+    <message>
+        <location line="+29"/>
         <source>Loading the chart…</source>
         <translation>正在加载病历…</translation>
     </message>
@@ -244,7 +249,7 @@
         <translation>暂无既往在线复诊记录。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+5"/>
         <source>No previous prescriptions.</source>
         <translation>暂无既往处方。</translation>
     </message>
@@ -630,7 +635,7 @@
 <context>
     <name>DetailPanel</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/review/detail_panel.py" line="+131"/>
+        <location filename="../../workstation/ui/review/detail_panel.py" line="+133"/>
         <source>%n check(s) overridden</source>
         <translation>
             <numerusform>坚持用药 %n 项</numerusform>
@@ -892,7 +897,7 @@
 <context>
     <name>DoctorWindow</name>
     <message>
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+301"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+297"/>
         <source>The formulary could not be loaded: %1</source>
         <translation>药品目录加载失败：%1</translation>
     </message>
@@ -922,7 +927,17 @@
         <translation>结束并呼叫</translation>
     </message>
     <message>
-        <location line="+55"/>
+        <location line="+25"/>
+        <source>Renewing needs the patient&apos;s consent on the video call first.</source>
+        <translation>续方需要患者先在视频中同意处方。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This prescription is signed: start a new one to renew into.</source>
+        <translation>当前处方已签名：请先新开处方再续方。</translation>
+    </message>
+    <message>
+        <location line="+54"/>
         <source>The record is queued to be saved on the server.</source>
         <translation>病历已排队，等待保存到服务器。</translation>
     </message>
@@ -1402,7 +1417,7 @@
         <translation>今天尚未审核或发药。</translation>
     </message>
     <message>
-        <location line="+164"/>
+        <location line="+155"/>
         <source>%1&apos;s prescription %2 was dealt with at another desk or withdrawn by the doctor.</source>
         <translation>%1 的处方 %2 已在其他工作站处理，或已被医生撤回。</translation>
     </message>
@@ -1565,7 +1580,7 @@
         <translation>（特殊管理药品，不可在线开具）</translation>
     </message>
     <message>
-        <location line="+129"/>
+        <location line="+142"/>
         <source>Drug</source>
         <translation>药品</translation>
     </message>
@@ -1638,7 +1653,17 @@
         <translation>每张处方最多开具 %1 种药品。</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+30"/>
+        <source>Renewed %1 drug(s) from prescription %2: check doses and days before signing.</source>
+        <translation>已从处方 %2 续开 %1 种药品：签名前请核对剂量和天数。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Left out (already on it, no longer stocked, or over the line limit): %1.</source>
+        <translation>未续开（已在处方中、药品已停用或超过行数上限）：%1。</translation>
+    </message>
+    <message>
+        <location line="+19"/>
         <source>Override a check</source>
         <translation>坚持用药</translation>
     </message>
@@ -2203,7 +2228,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
 <context>
     <name>ReasonDialog</name>
     <message>
-        <location filename="../../workstation/ui/doctor/prescription_editor.py" line="-1123"/>
+        <location filename="../../workstation/ui/doctor/prescription_editor.py" line="-1154"/>
         <source>2 to 200 characters; kept in the audit trail.</source>
         <translation>2 至 200 个字，将记入审计记录。</translation>
     </message>
@@ -2385,7 +2410,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
         <translation>%1 小时 %2 分钟</translation>
     </message>
     <message>
-        <location line="+276"/>
+        <location line="+280"/>
         <location line="+6"/>
         <source>Patient</source>
         <comment>column</comment>
@@ -2464,7 +2489,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
 <context>
     <name>Roles</name>
     <message>
-        <location filename="../../workstation/ui/base_window.py" line="+19"/>
+        <location filename="../../workstation/ui/base_window.py" line="+20"/>
         <source>Doctor</source>
         <translation>医生</translation>
     </message>
@@ -2822,7 +2847,7 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
 <context>
     <name>VideoPanel</name>
     <message>
-        <location filename="../../workstation/ui/doctor/video_panel.py" line="+259"/>
+        <location filename="../../workstation/ui/doctor/video_panel.py" line="+269"/>
         <source>Screen: %1</source>
         <translation>屏幕：%1</translation>
     </message>

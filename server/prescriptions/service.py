@@ -240,7 +240,10 @@ def previous_for_chart(session: Session, *, patient_id: int, appointment_id: int
              "signed_at": rx.signed_at.isoformat() if rx.signed_at else None,
              "diagnosis": {"code": rx.diagnosis_code, "name": rx.diagnosis_name},
              "lines": [{"drug_code": ln["drug_code"], "name": (ln.get("drug") or {}).get("generic_name", ""),
-                        "directions": ln["directions"], "quantity": ln["quantity"]} for ln in rx.lines or []]}
+                        "directions": ln["directions"], "quantity": ln["quantity"],
+                        # what a renewal (续方) copies into a new draft
+                        "dose": ln["dose"], "route": ln["route"], "frequency": ln["frequency"],
+                        "days": ln["days"], "notes": ln.get("notes", "")} for ln in rx.lines or []]}
             for rx in rows]
 
 

@@ -42,9 +42,10 @@ def login(api: httpx.Client, username: str) -> dict[str, str]:
 
 
 def consented_visit(api: httpx.Client, db_engine: Engine, clinic: dict[str, Any], doc: dict[str, str], *,
-                    name: str) -> tuple[dict[str, Any], int]:
-    """A patient in consultation on a connected call who consented to a prescription (the real path)."""
-    acc, appt = waiting(api, db_engine, clinic, name=name)
+                    name: str, acc: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
+    """A patient in consultation on a connected call who consented to a prescription (the real path); ``acc``: an
+    existing holder and patient (a revisit), else a new one."""
+    acc, appt = waiting(api, db_engine, clinic, name=name, acc=acc)
     staff = f"{V1}/staff/appointments/{appt}"
     r = api.post(f"{staff}/call", headers=doc)
     assert r.status_code == 201, r.text

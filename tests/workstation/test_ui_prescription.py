@@ -400,3 +400,48 @@ def test_the_patients_steps_show_live_in_the_doctors_editor(
     pay_for(api, acc, rx["id"])  # pickup chosen, then paid through the sandbox gateway
     qtbot.waitUntil(lambda: ed.status == "paid" and ed.lbl_status.text() == status_text("paid"), timeout=T)
     assert not ed.btn_void.isVisible()  # paid: voiding is over, a refund is the pharmacy's business
+
+
+def test_renew_an_earlier_prescription_from_the_chart(
+        live_server: LiveServer, api: httpx.Client, admin: dict[str, str], db_engine: Engine,
+        controllers: Controllers, qtbot: Any) -> None:
+    """续方: the chart lists the patient's earlier prescription (another doctor's) with its lines; "Renew" copies
+    drug, dose, route, frequency and days into the new draft with the diagnosis, the autosave takes it to the
+    server, and renewing again adds nothing twice."""
+    from tests.workstation.test_ui_pharmacist import consented_visit, signed_rx
+
+    first = doctor_clinic(api, admin)
+    doc1 = staff_login(api, first["username"])
+    acc, appt1 = consented_visit(api, db_engine, first, doc1, name="陆文涛")
+    old = signed_rx(api, doc1, appt1)
+
+    second = doctor_clinic(api, admin)
+    w = open_doctor(live_server, controllers, qtbot, second["username"])
+    doc2 = doctor_headers(w)
+    _acc, appt2 = consented_visit(api, db_engine, second, doc2, name="陆文涛", acc=acc)
+    select(w, qtbot, appt2)
+    ed = w.rx_editor
+    qtbot.waitUntil(lambda: ed.stack.currentWidget() is ed.page_edit, timeout=T)  # consented: unlocked
+    earlier = (w.chart_panel.chart or {}).get("previous_prescriptions") or []
+    assert [r["id"] for r in earlier] == [old["id"]]
+    shown = w.chart_panel.lbl_prescriptions.text()
+    assert old["no"] in shown and "盐酸二甲双胍片" in shown and f"renew:{old['id']}" in shown
+
+    w.workspace.setCurrentIndex(0)
+    assert w.chart_panel.renew(old["id"])
+    assert w.workspace.currentIndex() == 1
+    def fields(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        return [(ln["drug_code"], float(ln["dose"]), ln["route"], ln["frequency"], ln["days"]) for ln in lines]
+
+    assert fields(ed.lines.lines) == fields(old["lines"])
+    assert ed.icd.selected() is not None and ed.icd.selected()[0] == "E11.9"
+
+    def on_server() -> list[dict[str, Any]]:
+        r = api.get(f"{V1}/staff/appointments/{appt2}/prescriptions", headers=doc2)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    qtbot.waitUntil(lambda: bool(on_server()) and fields(on_server()[0]["lines"]) == fields(old["lines"]),
+                    timeout=T)
+    assert on_server()[0]["diagnosis"]["code"] == "E11.9" and on_server()[0]["status"] == "draft"
+    assert ed.renew_from(earlier[0]) == 0 and len(ed.lines.lines) == len(old["lines"])  # nothing twice

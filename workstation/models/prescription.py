@@ -163,6 +163,19 @@ class LinesModel(QAbstractTableModel):
         self.sig_edited.emit()
         return row
 
+    def add_copy(self, line: dict[str, Any]) -> int:
+        """A line copied from an earlier prescription (续方): drug, dose, route, frequency, days and notes as they
+        were; the quantity computed again."""
+        copy = {"drug_code": line["drug_code"], "dose": line["dose"], "route": line["route"],
+                "frequency": line["frequency"], "days": int(line["days"]), "quantity": None,
+                "notes": str(line.get("notes") or "")}
+        row = len(self.lines)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self.lines.append(copy)
+        self.endInsertRows()
+        self.sig_edited.emit()
+        return row
+
     def remove(self, row: int) -> None:
         if 0 <= row < len(self.lines):
             self.beginRemoveRows(QModelIndex(), row, row)

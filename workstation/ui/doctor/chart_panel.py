@@ -7,6 +7,7 @@ thumbnails on workers through the ``fetch_file`` callable it is given.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -89,6 +90,7 @@ def make_thumbnail(data: bytes, content_type: str) -> QImage:
 
 class ChartPanel(LanguageAware, QWidget):
     sig_file_failed = Signal(str)
+    sig_renew_requested = Signal(dict)  # an earlier prescription to copy into the editor (续方)
 
     def __init__(self, *, fetch_file: Callable[[int], bytes], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,6 +158,9 @@ class ChartPanel(LanguageAware, QWidget):
         self.lbl_no_previous.setObjectName("Muted")
         self.lbl_prescriptions = QLabel(self)
         self.lbl_prescriptions.setWordWrap(True)
+        self.lbl_prescriptions.setTextFormat(Qt.TextFormat.RichText)
+        self.lbl_prescriptions.setOpenExternalLinks(False)
+        self.lbl_prescriptions.linkActivated.connect(self._link_activated)
         self.lbl_prescriptions_title = QLabel(self)
         self.lbl_prescriptions_title.setObjectName("SectionTitle")
         self.card_history = card(self, "", [self.previous, self.lbl_no_previous, self.lbl_prescriptions_title,
@@ -312,6 +317,33 @@ class ChartPanel(LanguageAware, QWidget):
 
     # --- texts -------------------------------------------------------------------------------------------------
 
+    def prescriptions_html(self, rx: list[dict[str, Any]]) -> str:
+        """Each earlier prescription: date, number, diagnosis, every line's drug and directions, and a 续方 link."""
+        blocks = []
+        renew = html.escape(self.tr("Renew"))
+        for r in rx:
+            diagnosis = r.get("diagnosis") or {}
+            lines = "<br>".join(f"&nbsp;&nbsp;{html.escape(str(ln.get('name') or ln.get('drug_code')))}　"
+                                f"<span style='color:#5b6770'>{html.escape(str(ln.get('directions') or ''))}</span>"
+                                for ln in r.get("lines") or [])
+            head = (f"<b>{fmt_time(r.get('signed_at'), '%Y-%m-%d')}</b>　{html.escape(str(r.get('no') or ''))}　"
+                    f"{html.escape(str(diagnosis.get('code') or ''))} {html.escape(str(diagnosis.get('name') or ''))}"
+                    f"　<a href='renew:{int(r['id'])}'>{renew}</a>")
+            blocks.append(f"{head}<br>{lines}")
+        return "<br><br>".join(blocks)
+
+    def _link_activated(self, link: str) -> None:
+        if link.startswith("renew:"):
+            self.renew(int(link.split(":", 1)[1]))
+
+    def renew(self, rx_id: int) -> bool:
+        """Ask for an earlier prescription to be copied into the editor (the link's action)."""
+        for r in (self.chart or {}).get("previous_prescriptions") or []:
+            if int(r["id"]) == rx_id:
+                self.sig_renew_requested.emit(r)
+                return True
+        return False
+
     def retranslate(self) -> None:
         showing = self._state == "chart" and self._chart is not None
         self.scroll.setVisible(showing)
@@ -400,8 +432,6 @@ class ChartPanel(LanguageAware, QWidget):
         self.lbl_no_previous.setText(self.tr("No earlier online visits."))
         rx = c.get("previous_prescriptions") or []
         if rx:
-            self.lbl_prescriptions.setText("\n".join(
-                f"{fmt_time(r.get('created_at') or r.get('signed_at'), '%Y-%m-%d')}  "
-                f"{r.get('summary') or r.get('number') or ''}" for r in rx))
+            self.lbl_prescriptions.setText(self.prescriptions_html(rx))
         else:
             self.lbl_prescriptions.setText(self.tr("No previous prescriptions."))

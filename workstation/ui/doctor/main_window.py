@@ -81,6 +81,7 @@ class DoctorWindow(StaffWindow):
         self.rx_editor = PrescriptionEditor(api=session.api, hub=self.hub, store=session.store, parent=self)
         self.rx_editor.call_live = self._call_connected
         self.rx_editor.visit_diagnosis = self.consult_panel.icd.selected
+        self.chart_panel.sig_renew_requested.connect(self.renew_prescription)
         rx_page = QWidget(self)
         rx_layout = QVBoxLayout(rx_page)
         rx_layout.setContentsMargins(8, 8, 8, 6)
@@ -375,6 +376,19 @@ class DoctorWindow(StaffWindow):
         self._place_video()
         call.start()
         return call
+
+    def renew_prescription(self, rx: dict[str, Any]) -> int:
+        """续方 from the chart: the prescription tab, with the earlier prescription's lines copied in (or the reason
+        nothing could be: no consent yet, or a signed prescription on screen)."""
+        self.workspace.setCurrentIndex(1)
+        added = self.rx_editor.renew_from(rx)
+        if not added and self.rx_editor.locked:
+            self.statusBar().showMessage(self.tr("Renewing needs the patient's consent on the video call first."),
+                                         8000)
+        elif not added and not self.rx_editor.editable:
+            self.statusBar().showMessage(self.tr("This prescription is signed: start a new one to renew into."),
+                                         8000)
+        return added
 
     def _place_video(self) -> None:
         """The video panel above the chart on the visit tab, above the editor on the prescription tab: the patient

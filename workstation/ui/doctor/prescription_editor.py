@@ -805,6 +805,37 @@ class PrescriptionEditor(LanguageAware, QWidget):
         row = self.lines.add_drug(drug)
         self.table.selectRow(row)
 
+    def renew_from(self, rx: dict[str, Any]) -> int:
+        """续方: copy an earlier prescription's lines (drug, dose, route, frequency, days, notes) into this one, and its
+        diagnosis when none is chosen yet; the checks then run on the result as on any edit. Drugs already on the
+        prescription, no longer in the formulary, or beyond the line limit are left out (and named). Returns the
+        number of lines added; 0 when the editor is locked or read-only."""
+        if not self.editable or self.locked or self.formulary is None or self.sync is None:
+            return 0
+        have = {str(ln["drug_code"]) for ln in self.lines.lines}
+        added, left_out = 0, []
+        self._loading = True  # one autosave for the whole renewal, not one per line
+        try:
+            for line in rx.get("lines") or []:
+                code = str(line.get("drug_code") or "")
+                if code in have or self.formulary.drug(code) is None or len(self.lines.lines) >= MAX_LINES:
+                    left_out.append(str(line.get("name") or code))
+                    continue
+                self.lines.add_copy(line)
+                have.add(code)
+                added += 1
+            diagnosis = rx.get("diagnosis") or {}
+            if self.icd.selected() is None and diagnosis.get("code"):
+                self.icd.set_selected(str(diagnosis["code"]), str(diagnosis.get("name") or ""))
+        finally:
+            self._loading = False
+        self._notice = self.tr("Renewed %1 drug(s) from prescription %2: check doses and days before signing.") \
+            .replace("%1", str(added)).replace("%2", str(rx.get("no") or ""))
+        if left_out:
+            self._notice += " " + self.tr("Left out (already on it, no longer stocked, or over the line limit): %1.").replace("%1", "、".join(left_out))
+        self._form_changed()
+        return added
+
     def _cell_clicked(self, index: QModelIndex) -> None:
         """The "Remove" cell of a line (drawn by the model: no widgets inside the table)."""
         if index.column() == LinesModel.COL_REMOVE:
