@@ -182,8 +182,14 @@ def test_abnormal_lands_on_the_exception_list_and_a_retry_sends_the_same_number(
     assert patient_view(api, p) == ("refunding", "退费中")
     listed = api.get(f"{V1}/staff/refunds/exceptions", headers=clerk).json()
     assert failed["out_refund_no"] in [r["out_refund_no"] for r in listed]
-    # patients may not see the clerk's list
+    # patients and other roles may not see the clerk's list, read or retry a refund
     assert api.get(f"{V1}/staff/refunds/exceptions", headers=p["acc"]["headers"]).status_code == 401
+    for role in ("doctor", "pharmacist"):
+        other = db_staff(db_engine, role=role)
+        assert api.get(f"{V1}/staff/refunds/exceptions", headers=other).status_code == 403
+        assert api.get(f"{V1}/staff/refunds/{failed['id']}", headers=other).status_code == 403
+        assert api.post(f"{V1}/staff/refunds/{failed['id']}/retry",
+                        headers={**other, "Idempotency-Key": new_key()}).status_code == 403
     r = api.post(f"{V1}/staff/refunds/{failed['id']}/retry", headers={**clerk, "Idempotency-Key": new_key()})
     assert r.status_code == 200, r.text
     assert r.json()["out_refund_no"] == failed["out_refund_no"] and r.json()["status"] == "processing"
