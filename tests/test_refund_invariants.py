@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import random
 import secrets
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -33,7 +35,7 @@ from server.refunds import sandbox, service
 from server.refunds.models import HOLDING, Refund, SandboxRefund
 from server.timeutil import now
 from tests.conftest import LiveServer
-from tests.test_payments import api, clinic_rows, rows, wait_for  # noqa: F401 - fixtures
+from tests.test_payments import make_clinic_rows, rows, wait_for
 from tests.test_refunds import paid_appointment, refunds_of
 from tests.workstation_helpers import new_key
 
@@ -204,6 +206,18 @@ test_refund_state_machine = pytest.mark.db_independent(RefundMachine.TestCase)
 
 
 # ---- the live server: simultaneous cancellations -----------------------------------------------------------
+
+@pytest.fixture()
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    ip = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    with live_server.client(headers={"X-Forwarded-For": ip}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def clinic_rows(db_engine: Engine) -> dict[str, int]:
+    return make_clinic_rows(db_engine)
+
 
 def test_fifty_simultaneous_cancellations_refund_once(api: httpx.Client, db_engine: Engine,
                                                       clinic_rows: dict[str, int], live_server: LiveServer) -> None:

@@ -6,26 +6,35 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import random
 import secrets
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Engine
 
-from tests.booking_helpers import admin_headers, book, db_staff, future_start, make_doctor, make_schedule, sms_to
+from tests.booking_helpers import (
+    admin_headers,
+    book,
+    db_staff,
+    future_start,
+    make_doctor,
+    make_schedule,
+    sms_to,
+)
 from tests.conftest import LiveServer
 from tests.helpers import register_account
-from tests.test_payments import (  # noqa: F401 - fixtures
+from tests.test_payments import (
     MCHID,
     TZ,
-    api,
-    clinic_rows,
-    gateway_keys,
     make_appointment,
+    make_clinic_rows,
     post_notify,
     rows,
     signed_headers,
@@ -114,6 +123,30 @@ def refund_notification(keys: dict[str, Any], refund: dict[str, Any], out_trade_
 
 def send(api: httpx.Client, keys: dict[str, Any], body: bytes) -> httpx.Response:
     return post_notify(api, body, signed_headers(keys["private"], keys["serial"], body))
+
+
+@pytest.fixture()
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """A client with its own address (loopback proxy header), so registrations do not spend the shared cap."""
+    ip = f"10.{random.randint(0, 255)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
+    with live_server.client(headers={"X-Forwarded-For": ip}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def clinic_rows(db_engine: Engine) -> dict[str, int]:
+    return make_clinic_rows(db_engine)
+
+
+@pytest.fixture(scope="module")
+def gateway_keys(live_server: LiveServer) -> dict[str, Any]:
+    """The sandbox platform's keys as the server keeps them (made on its first notification)."""
+    httpx.post(f"{live_server.base_url}{V1}/payments/notify", content=b"{}", timeout=10)
+    d = live_server.data_dir / "sandbox_gateway"
+    private = serialization.load_pem_private_key((d / "platform_private_key.pem").read_bytes(), password=None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    return {"private": private, "serial": (d / "serial").read_text().strip(),
+            "apiv3": (d / "apiv3_key").read_bytes().strip()}
 
 
 @pytest.fixture(scope="module")
@@ -354,3 +387,27 @@ def test_a_clinic_stop_refunds_every_paid_booking_and_texts_each_patient(
         assert refunded_fen(db_engine, p["out_trade_no"]) == 2500
         assert patient_view(api, p) == ("refunded", "已退费")
         assert sms_to(api, p["acc"]["mobile"], kind="clinic_stop")
+
+
+def test_a_refund_the_gateway_refuses_goes_to_the_exception_list(api: httpx.Client, db_engine: Engine,
+                                                                 clinic_rows: dict[str, int],
+                                                                 clerk: dict[str, str]) -> None:
+    """A paid order the gateway never saw (here: a payment row with no sandbox transaction): the refund is refused
+    for good (RESOURCE_NOT_EXISTS), so it is not retried blindly but listed for a clerk."""
+    from sqlalchemy.orm import Session
+
+    from server.payments.models import Payment
+
+    acc = register_account(api)
+    appt = make_appointment(db_engine, clinic_rows, acc, status="booked")
+    t = dt.datetime.now(TZ)
+    with Session(db_engine) as s, s.begin():
+        s.add(Payment(out_trade_no="P" + secrets.token_hex(8), account_id=acc["account"]["id"],
+                      purpose="consultation", appointment_id=appt, amount_fen=5000, status="paid",
+                      expires_at=t + dt.timedelta(minutes=15), paid_at=t))
+    p = {"acc": acc, "id": appt}
+    assert cancel(api, p).status_code == 200
+    failed = wait_refund(db_engine, appt, "failed")
+    assert failed["gateway_status"] == "" and failed["last_error"].startswith("RESOURCE_NOT_EXISTS")
+    assert failed["id"] in [r["id"] for r in api.get(f"{V1}/staff/refunds/exceptions", headers=clerk).json()]
+    assert patient_view(api, p) == ("refunding", "退费中")

@@ -142,11 +142,34 @@ def submit(db: Database, refund_id: int, *, gateway: PaymentGateway | None = Non
                              total=row.total, notify_url=notify_url(db.settings))
     except GatewayError as exc:
         log.warning("refund %s refused by the gateway: %s", row.out_refund_no, exc)
+        error = f"{exc.code}: {exc.message}"[:200]
         with db.transaction() as s:
-            _backoff(s, refund_id, error=f"{exc.code}: {exc.message}"[:200], db=db)
+            if exc.code in REFUSALS:
+                _refused(s, refund_id, error=error)
+            else:
+                _backoff(s, refund_id, error=error, db=db)
         return f"error:{exc.code}"
     with db.transaction() as s:
         return apply_gateway(s, refund=got, actor=SYSTEM, source="submit")
+
+
+# answers that asking again will not change: the refund goes to the clerk's exception list (status failed)
+REFUSALS = frozenset({"NOT_ENOUGH", "INVALID_REQUEST", "RESOURCE_NOT_EXISTS", "PARAM_ERROR",
+                      "USER_ACCOUNT_ABNORMAL", "NO_AUTH", "MCH_NOT_EXISTS"})
+
+
+def _refused(session: Session, refund_id: int, *, error: str) -> None:
+    refund = session.get(Refund, refund_id)
+    if refund is None:
+        return
+    payment = lock_payment(session, refund.payment_id)
+    res = session.execute(update(Refund).where(Refund.id == refund_id, Refund.status == "processing",
+                                               Refund.gateway_status == "")
+                          .values(status="failed", last_error=error, next_query_at=None, updated_at=now())
+                          .execution_options(synchronize_session=False))
+    if res.rowcount == 1:
+        session.refresh(refund)
+        _record(session, actor=SYSTEM, kind="refund.failed", refund=refund, payment=payment, error=error)
 
 
 def submit_all(db: Database, refund_ids: list[int]) -> None:
