@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     # the sandbox's misbehaviour: notifications arrive late and more than once
     sandbox_notify_delay_ms: int = 200
     sandbox_notify_duplicates: int = 1
+    # refunds: the sandbox settles a refund this long after it was asked; our reconciler queries refunds still
+    # processing after refund_query_base_s, doubling up to refund_query_max_s
+    sandbox_refund_delay_ms: int = 300
+    refund_query_base_s: float = 5.0
+    refund_query_max_s: float = 600.0
 
     # staff event stream (SSE): keep-alive and session check interval, safety poll, retention of old events
     events_heartbeat_s: float = 15.0

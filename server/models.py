@@ -12,6 +12,7 @@ from server.files import models as files  # noqa: F401
 from server.patients import models as patients  # noqa: F401
 from server.payments import models as payments  # noqa: F401
 from server.prescriptions import models as prescriptions  # noqa: F401
+from server.refunds import models as refunds  # noqa: F401
 from server.sms import models as sms  # noqa: F401
 from server.staff import models as staff  # noqa: F401
 from server.video import models as video  # noqa: F401

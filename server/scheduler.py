@@ -182,11 +182,13 @@ def run_once(db: Database | None = None, *, at: dt.datetime | None = None) -> di
     """One pass of every job; safe to run in several processes at once."""
     db = db or get_db()
     from server.payments.service import reconcile_payments
+    from server.refunds.service import reconcile_refunds
 
     return {"expired": expire_holds(db, at=at), "reminded": send_reminders(db, at=at),
             "missed": mark_missed(db, at=at), "reconciled": reconcile_payments(db).applied,
             "unanswered": end_unanswered_calls(db, at=at), "left": settle_lapsed_presence(db, at=at),
-            "prescriptions_expired": expire_prescriptions(db, at=at)}
+            "prescriptions_expired": expire_prescriptions(db, at=at),
+            "refunds_settled": reconcile_refunds(db).settled}
 
 
 # --- the loop in the service process ----------------------------------------------------------------------------

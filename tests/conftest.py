@@ -77,6 +77,7 @@ def start_server(tmp: Path, *, extra_env: dict[str, str] | None = None, workers:
         "CLINIC_DATABASE_URL": database_url,
         "CLINIC_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "CLINIC_SCHEDULER_INTERVAL_S": "0.5",
+        "CLINIC_REFUND_QUERY_BASE_S": "0.5",
         "CLINIC_DEMO_STAFF_PASSWORD": DEMO_STAFF_PASSWORD,
         # every test reaches the shared server from 127.0.0.1: the per-address cap is tested on its own server
         "CLINIC_SMS_HOURLY_CAP_PER_CLIENT": "100000",

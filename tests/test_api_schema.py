@@ -197,6 +197,7 @@ def arrange(server: LiveServer) -> dict[str, Any]:
             "out_trade_no": [paid["out_trade_no"], open_payment["out_trade_no"]],
             "prepay_id": [open_payment["prepay_id"]],
             "rx_id": [rx_id],
+            "refund_id": [1],
             "version": [version],
         },
     }
@@ -389,7 +390,7 @@ def test_every_protected_route_refuses_a_missing_or_bad_token(fuzz_server: tuple
                     continue
                 url = path
                 for name in ("patient_id", "appointment_id", "file_id", "doctor_id", "schedule_id", "staff_id",
-                             "out_trade_no", "prepay_id", "rx_id"):
+                             "out_trade_no", "prepay_id", "rx_id", "refund_id"):
                     url = url.replace("{" + name + "}", str(world["ids"][name][0]))
                 assert "{" not in url, f"add the parameter of {path} above"
                 for headers in ({}, auth(secrets.token_urlsafe(32))):

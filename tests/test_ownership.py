@@ -338,6 +338,9 @@ PROBES: dict[tuple[str, str], Maker] = {
     ("POST", "/api/v1/appointments/{appointment_id}/description"):
         _appointment("/appointments/{}/description", "booked", {"text": "越权探测", "file_ids": []}),
     ("POST", "/api/v1/appointments/{appointment_id}/payment"): _appointment("/appointments/{}/payment", "unpaid"),
+    # a leak would cancel and refund someone else's booking (or answer appointment_started / not_cancellable)
+    ("POST", "/api/v1/appointments/{appointment_id}/cancel"):
+        _appointment("/appointments/{}/cancel", "booked", {"confirm": True}),
     ("GET", "/api/v1/payments/{out_trade_no}"):
         lambda w: each(ACCOUNTS_OTHERS, f"/payments/{w.out_trade_no}", f"/payments/{ABSENT_TRADE_NO}",
                        owner="account A"),
@@ -412,6 +415,12 @@ NOT_OWNER_SCOPED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/sandbox/pay/{prepay_id}"): "sandbox gateway (development only)",
     ("POST", "/api/v1/sandbox/pay/{prepay_id}/confirm"): "sandbox gateway (development only)",
     ("GET", "/api/v1/sandbox/v3/pay/transactions/out-trade-no/{out_trade_no}"): "sandbox gateway (development only)",
+    ("GET", "/api/v1/sandbox/v3/refund/domestic/refunds/{out_refund_no}"): "sandbox gateway (development only)",
+    ("POST", "/api/v1/sandbox/refunds/{out_refund_no}/settle"): "sandbox gateway (development only)",
+    # refunds are the hospital's money, not a staff member's object: every clerk (and admin) handles every
+    # refund, and other roles are refused by role (tests/test_refunds.py)
+    ("GET", "/api/v1/staff/refunds/{refund_id}"): "clerk console: role-gated, not owner-scoped",
+    ("POST", "/api/v1/staff/refunds/{refund_id}/retry"): "clerk console: role-gated, not owner-scoped",
     # the printed slip's QR code: anyone holding the slip may check it; the token is an HMAC of the number
     # and the answer names the patient masked (tests/test_prescriptions.py)
     ("GET", "/api/v1/rx/verify/{token}"): "public verification of a printed slip",

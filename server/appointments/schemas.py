@@ -66,7 +66,8 @@ class AppointmentSummary(BaseModel):
     hold_expires_at: dt.datetime | None
     paid_at: dt.datetime | None
     created_at: dt.datetime
-    refund_status: str | None = Field(default=None, description="refunding | refunded … (null: no refund)")
+    refund_status: str | None = Field(default=None, description="refunding | refunded | rejected (null: no refund)")
+    refund_status_label: str | None = Field(default=None, description="退费中 | 已退费 | 退费申请未通过")
 
 
 class AppointmentDetail(AppointmentSummary):

@@ -201,8 +201,17 @@ def _visit(session: Session, visit_id: int | None) -> schemas.VisitPublic | None
 
 
 def refund_status(session: Session, *, appointment_id: int) -> str | None:
-    """Null until the refund slice reports a refund for the appointment."""
-    return None
+    """refunding (退费中) | refunded (已退费) | rejected, or null when the appointment has no refund."""
+    from server.refunds.service import appointment_refund_status
+
+    return appointment_refund_status(session, appointment_id)
+
+
+def _refund_fields(session: Session, appointment_id: int) -> dict[str, str | None]:
+    from server.refunds.service import PATIENT_STATUS
+
+    status = refund_status(session, appointment_id=appointment_id)
+    return {"refund_status": status, "refund_status_label": PATIENT_STATUS.get(status) if status else None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +241,7 @@ def summary(session: Session, row: Row) -> dict[str, Any]:
         "doctor_name": row.doctor.name, "doctor_title": row.doctor.title, "department_id": a.department_id,
         "department_name": row.department.name, "slot_id": a.slot_id, "starts_at": a.starts_at,
         "ends_at": a.ends_at, "fee_fen": a.fee_fen, "hold_expires_at": a.hold_expires_at, "paid_at": a.paid_at,
-        "created_at": a.created_at, "refund_status": refund_status(session, appointment_id=a.id),
+        "created_at": a.created_at, **_refund_fields(session, a.id),
     }
 
 
@@ -281,7 +290,7 @@ def list_for_account(session: Session, *, account_id: int, patient_id: int | Non
     for r in session.execute(q, params).mappings():
         item = dict(r)
         item["status_label"] = label(r["status"])
-        item["refund_status"] = refund_status(session, appointment_id=r["id"])
+        item.update(_refund_fields(session, r["id"]))
         out.append(item)
     return out
 

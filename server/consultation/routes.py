@@ -122,8 +122,14 @@ def declare_stop(body: schemas.ClinicStopCreate, request: Request, session: Sess
                                             own_doctor_id=ctx.staff.doctor_id, body=body)
         result = service.stop_public(stop, doctor.name)
         claim.store(201, result)
+        to_submit = session.info.pop("refunds_to_submit", [])
         session.commit()
-        return result
+    if to_submit:  # the money goes back now; the reconciler sends any this misses
+        from server.db import get_db
+        from server.refunds.service import submit_all
+
+        submit_all(get_db(), to_submit)
+    return result
 
 
 @router.get("/staff/clinic-stops/preview", response_model=schemas.ClinicStopPreview,

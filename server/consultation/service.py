@@ -19,6 +19,7 @@ and only then the audit chain lock (taken by the first ``record_change``).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
@@ -48,6 +49,8 @@ MAX_STOP_DAYS = 31
 # what a clinic stop cancels; in_consultation is left to finish (the doctor is with that patient right now)
 STOP_CANCELS = ("pending_payment", "booked", "checked_in", "waiting")
 PREVIOUS_VISITS_LIMIT = 50
+
+log = logging.getLogger(__name__)
 
 
 def _when(t: dt.datetime) -> str:
@@ -356,6 +359,16 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
         cancelled.append(appt.id)
         if paid:
             payment = _paid_payment(session, appt)
+            if payment is not None and payment.status == "paid":
+                from server.refunds import service as refunds
+
+                try:
+                    with session.begin_nested():
+                        refund = refunds.request_refund(session, payment_id=payment.id, path="clinic_stop",
+                                                        actor=actor, reason=end_reason)
+                    session.info.setdefault("refunds_to_submit", []).append(refund.id)
+                except AppError as exc:  # already refunded or refunding: nothing more to give back
+                    log.info("clinic stop: appointment %s not refunded again: %s", appt.id, exc.code)
             record_change(session, actor=actor, kind="refund.requested", object_type="appointment",
                           object_id=appt.id, topic="money", doctor_id=appt.doctor_id,
                           account_id=appt.account_id,

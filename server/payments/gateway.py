@@ -63,6 +63,19 @@ class GatewayTransaction:
     appid: str = ""
 
 
+@dataclass(frozen=True)
+class GatewayRefund:
+    """The gateway's view of one refund (WeChat's refund object, reduced)."""
+
+    out_refund_no: str
+    refund_id: str
+    out_trade_no: str
+    status: str  # PROCESSING | SUCCESS | ABNORMAL | CLOSED
+    amount_refund: int
+    amount_total: int
+    success_time: dt.datetime | None = None
+
+
 class GatewayError(Exception):
     """The gateway refused or could not be reached; ``code`` follows WeChat's error codes where one exists."""
 
@@ -83,6 +96,17 @@ class PaymentGateway(Protocol):
 
     def close(self, out_trade_no: str) -> GatewayTransaction | None:
         """Close an unpaid order so it can no longer be paid; a paid order stays paid (and is returned as such)."""
+        ...
+
+    def refund(self, *, out_trade_no: str, out_refund_no: str, amount: int, total: int,
+               reason: str = "", notify_url: str = "") -> GatewayRefund:
+        """Ask for a refund (WeChat v3 ``POST /v3/refund/domestic/refunds``). The same ``out_refund_no`` sent
+        again returns the same refund and never refunds twice; the refunds of one order never exceed its total
+        (``NOT_ENOUGH``)."""
+        ...
+
+    def query_refund(self, out_refund_no: str) -> GatewayRefund | None:
+        """The refund as the gateway knows it; ``None`` when it never saw the number (RESOURCE_NOT_EXISTS)."""
         ...
 
 
@@ -160,6 +184,19 @@ class SandboxGateway:
             row = s.execute(select(SandboxTransaction).where(SandboxTransaction.out_trade_no == out_trade_no)
                             ).scalar_one_or_none()
             return _as_transaction(row) if row is not None else None
+
+
+    def refund(self, *, out_trade_no: str, out_refund_no: str, amount: int, total: int,
+               reason: str = "", notify_url: str = "") -> GatewayRefund:
+        from server.refunds import sandbox
+
+        return sandbox.refund(self.db, self.settings, out_trade_no=out_trade_no, out_refund_no=out_refund_no,
+                              amount=amount, total=total, notify_url=notify_url)
+
+    def query_refund(self, out_refund_no: str) -> GatewayRefund | None:
+        from server.refunds import sandbox
+
+        return sandbox.query_refund(self.db, out_refund_no)
 
 
 def get_gateway(*, db: Database, settings: Settings) -> PaymentGateway | None:

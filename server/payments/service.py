@@ -340,7 +340,14 @@ def handle_notification(session: Session, *, verified: wechatpay.VerifiedNotific
             row.outcome = apply_success(session, success=success, actor=actor, source="notification")
         else:
             row.outcome = "ignored:trade_state"
-    else:  # refunds (REFUND.*) are handled by the refund work; acknowledged so the gateway stops resending
+    elif verified.event_type in ("REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED"):
+        from server.refunds import service as refunds
+
+        got = refunds.check_refund_resource(session, resource=resource, event_type=verified.event_type,
+                                            settings=settings)
+        row.outcome = refunds.apply_gateway(session, refund=got, actor=actor, source="notification",
+                                            settings=settings)[:48]
+    else:  # anything else is acknowledged so the gateway stops resending, and changes nothing
         row.outcome = "ignored:event_type"
     session.flush()
     return row.outcome

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 03:21:29.462890
+Create Date: 2026-11-26 04:39:22.489104
 """
 from __future__ import annotations
 
@@ -163,6 +163,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices')),
     sa.UniqueConstraint('version', name=op.f('uq_notices_version'))
     )
+    op.create_table('sandbox_refunds',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('refund_id', sa.String(length=32), nullable=False),
+    sa.Column('out_refund_no', sa.String(length=64), nullable=False),
+    sa.Column('out_trade_no', sa.String(length=32), nullable=False),
+    sa.Column('transaction_id', sa.String(length=32), nullable=False),
+    sa.Column('amount_refund', sa.Integer(), nullable=False),
+    sa.Column('amount_total', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('settle_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('notify_url', sa.String(length=300), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('success_time', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_refunds')),
+    sa.UniqueConstraint('out_refund_no', name=op.f('uq_sandbox_refunds_out_refund_no')),
+    sa.UniqueConstraint('refund_id', name=op.f('uq_sandbox_refunds_refund_id'))
+    )
+    with op.batch_alter_table('sandbox_refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sandbox_refunds_out_trade_no'), ['out_trade_no'], unique=False)
+
     op.create_table('sandbox_transactions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('prepay_id', sa.String(length=64), nullable=False),
@@ -659,11 +680,60 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_payments_prescription_id'), ['prescription_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payments_status'), ['status'], unique=False)
 
+    op.create_table('refunds',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('out_refund_no', sa.String(length=64), nullable=False),
+    sa.Column('payment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('account_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('appointment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('prescription_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('amount_fen', sa.Integer(), nullable=False),
+    sa.Column('path', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('gateway_status', sa.String(length=16), nullable=False),
+    sa.Column('gateway_refund_id', sa.String(length=64), nullable=True),
+    sa.Column('retry_of_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reviewer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('reject_reason', sa.String(length=200), nullable=False),
+    sa.Column('query_attempts', sa.Integer(), nullable=False),
+    sa.Column('next_query_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('refunded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=200), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_refunds_refund_amount_positive')),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_refunds_account_id_accounts')),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_refunds_appointment_id_appointments')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments')),
+    sa.ForeignKeyConstraint(['prescription_id'], ['prescriptions.id'], name=op.f('fk_refunds_prescription_id_prescriptions')),
+    sa.ForeignKeyConstraint(['retry_of_id'], ['refunds.id'], name=op.f('fk_refunds_retry_of_id_refunds')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
+    sa.UniqueConstraint('out_refund_no', name=op.f('uq_refunds_out_refund_no'))
+    )
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refunds_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_appointment_id'), ['appointment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_next_query_at'), ['next_query_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_prescription_id'), ['prescription_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_status'), ['status'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refunds_status'))
+        batch_op.drop_index(batch_op.f('ix_refunds_prescription_id'))
+        batch_op.drop_index(batch_op.f('ix_refunds_payment_id'))
+        batch_op.drop_index(batch_op.f('ix_refunds_next_query_at'))
+        batch_op.drop_index(batch_op.f('ix_refunds_appointment_id'))
+        batch_op.drop_index(batch_op.f('ix_refunds_account_id'))
+
+    op.drop_table('refunds')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payments_status'))
         batch_op.drop_index(batch_op.f('ix_payments_prescription_id'))
@@ -768,6 +838,10 @@ def downgrade() -> None:
 
     op.drop_table('sms_messages')
     op.drop_table('sandbox_transactions')
+    with op.batch_alter_table('sandbox_refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sandbox_refunds_out_trade_no'))
+
+    op.drop_table('sandbox_refunds')
     op.drop_table('notices')
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_failures_mobile'))

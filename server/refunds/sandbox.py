@@ -1,0 +1,250 @@
+"""The sandbox gateway's refunds: WeChat Pay v3 refund semantics over the ``sandbox_refunds`` table.
+
+- one ``out_refund_no`` is one refund: sending it again returns the same refund (a different amount is
+  ``INVALID_REQUEST``), so a retried request never refunds twice;
+- the refunds of one order (all but CLOSED ones) never exceed what was paid: ``NOT_ENOUGH``;
+- a refund starts ``PROCESSING`` and settles after ``sandbox_refund_delay_ms`` to its outcome (SUCCESS unless
+  a test planned ABNORMAL, CLOSED or HOLD for the order), then a signed REFUND.* notification is sent, possibly
+  more than once (``sandbox_notify_duplicates``), and retried until answered 2xx. A query past the settle time
+  reads the settled state even before the notifier ran.
+
+Development-only routes let tests plan an order's refund outcome and settle a held refund by hand.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.config import Settings
+from server.db import Database
+from server.deps import DbDep, SettingsDep
+from server.errors import AppError, NotFound
+from server.payments import wechatpay
+from server.payments.gateway import GatewayError, GatewayRefund, schedule_notifications
+from server.payments.models import SandboxTransaction
+from server.refunds.models import SandboxRefund
+from server.timeutil import now
+
+OUTCOMES = ("SUCCESS", "ABNORMAL", "CLOSED", "HOLD")
+_plan: dict[str, list[str]] = {}  # out_trade_no → outcomes of its next refunds (tests)
+_plan_lock = threading.Lock()
+_EVENT = {"SUCCESS": ("REFUND.SUCCESS", "退款成功"), "ABNORMAL": ("REFUND.ABNORMAL", "退款异常"),
+          "CLOSED": ("REFUND.CLOSED", "退款关闭")}
+
+
+def plan(out_trade_no: str, outcomes: list[str]) -> None:
+    with _plan_lock:
+        _plan[out_trade_no] = list(outcomes)
+
+
+def _next_outcome(out_trade_no: str) -> str:
+    with _plan_lock:
+        planned = _plan.get(out_trade_no)
+        if planned:
+            outcome = planned.pop(0)
+            if not planned:
+                _plan.pop(out_trade_no, None)
+            return outcome
+    return "SUCCESS"
+
+
+def _as_refund(row: SandboxRefund) -> GatewayRefund:
+    return GatewayRefund(out_refund_no=row.out_refund_no, refund_id=row.refund_id, out_trade_no=row.out_trade_no,
+                         status=row.status, amount_refund=row.amount_refund, amount_total=row.amount_total,
+                         success_time=row.success_time)
+
+
+def refund(db: Database, settings: Settings, *, out_trade_no: str, out_refund_no: str, amount: int, total: int,
+           notify_url: str) -> GatewayRefund:
+    try:
+        row, new = _refund(db, out_trade_no=out_trade_no, out_refund_no=out_refund_no, amount=amount,
+                           total=total, notify_url=notify_url)
+    except IntegrityError:  # the same number sent twice at once: the other call's refund stands
+        row, new = _refund(db, out_trade_no=out_trade_no, out_refund_no=out_refund_no, amount=amount,
+                           total=total, notify_url=notify_url)
+    if new and row.outcome != "HOLD":
+        _schedule_settle(db, settings, out_refund_no=row.out_refund_no, at=row.settle_at)
+    return _as_refund(row)
+
+
+def _refund(db: Database, *, out_trade_no: str, out_refund_no: str, amount: int, total: int,
+            notify_url: str) -> tuple[SandboxRefund, bool]:
+    with db.transaction() as s:
+        existing = s.execute(select(SandboxRefund).where(SandboxRefund.out_refund_no == out_refund_no)
+                             ).scalar_one_or_none()
+        if existing is not None:
+            if existing.out_trade_no != out_trade_no or existing.amount_refund != amount:
+                raise GatewayError("INVALID_REQUEST", "同一退款单号的退款信息不一致")
+            if existing.status == "ABNORMAL":
+                # the merchant handles the abnormal refund and sends the same number again: it runs again
+                existing.status = "PROCESSING"
+                existing.outcome = _next_outcome(out_trade_no)
+                existing.settle_at = now() + dt.timedelta(milliseconds=db.settings.sandbox_refund_delay_ms)
+                s.flush()
+                return existing, True
+            return existing, False
+        txn = s.execute(select(SandboxTransaction).where(SandboxTransaction.out_trade_no == out_trade_no)
+                        .with_for_update()).scalar_one_or_none()
+        if txn is None:
+            raise GatewayError("RESOURCE_NOT_EXISTS", "订单不存在")
+        if txn.trade_state != "SUCCESS":
+            raise GatewayError("INVALID_REQUEST", "订单未支付，不能退款")
+        if total != txn.amount_total or amount <= 0:
+            raise GatewayError("INVALID_REQUEST", "退款金额或订单金额不正确")
+        spent = s.execute(select(func.coalesce(func.sum(SandboxRefund.amount_refund), 0))
+                          .where(SandboxRefund.out_trade_no == out_trade_no, SandboxRefund.status != "CLOSED")
+                          ).scalar_one()
+        if spent + amount > txn.amount_total:
+            raise GatewayError("NOT_ENOUGH", "可退金额不足")
+        t = now()
+        delay = dt.timedelta(milliseconds=db.settings.sandbox_refund_delay_ms)
+        row = SandboxRefund(refund_id="50" + "".join(secrets.choice("0123456789") for _ in range(27)),
+                            out_refund_no=out_refund_no, out_trade_no=out_trade_no,
+                            transaction_id=txn.transaction_id or "", amount_refund=amount,
+                            amount_total=txn.amount_total, status="PROCESSING",
+                            outcome=_next_outcome(out_trade_no), settle_at=t + delay, notify_url=notify_url,
+                            created_at=t)
+        s.add(row)
+        s.flush()
+        return row, True
+
+
+def _settle_due(db: Database, out_refund_no: str) -> None:
+    """PROCESSING past its settle time becomes its planned outcome (HOLD stays PROCESSING)."""
+    t = now()
+    with db.transaction() as s:
+        for outcome in ("SUCCESS", "ABNORMAL", "CLOSED"):
+            s.execute(update(SandboxRefund)
+                      .where(SandboxRefund.out_refund_no == out_refund_no, SandboxRefund.status == "PROCESSING",
+                             SandboxRefund.outcome == outcome, SandboxRefund.settle_at <= t)
+                      .values(status=outcome, success_time=t if outcome == "SUCCESS" else None))
+
+
+def query_refund(db: Database, out_refund_no: str) -> GatewayRefund | None:
+    _settle_due(db, out_refund_no)
+    with db.session(write=False) as s:
+        row = s.execute(select(SandboxRefund).where(SandboxRefund.out_refund_no == out_refund_no)
+                        ).scalar_one_or_none()
+        return _as_refund(row) if row is not None else None
+
+
+def refund_resource(row: SandboxRefund, settings: Settings) -> dict[str, Any]:
+    """The decrypted ``resource`` of REFUND.*, as WeChat Pay v3 sends it."""
+    res: dict[str, Any] = {
+        "mchid": settings.wechatpay_mchid, "out_trade_no": row.out_trade_no, "transaction_id": row.transaction_id,
+        "out_refund_no": row.out_refund_no, "refund_id": row.refund_id, "refund_status": row.status,
+        "user_received_account": "支付用户零钱",
+        "amount": {"total": row.amount_total, "refund": row.amount_refund, "payer_total": row.amount_total,
+                   "payer_refund": row.amount_refund},
+    }
+    if row.status == "SUCCESS":
+        res["success_time"] = wechatpay.wechat_time(row.success_time or now())
+    return res
+
+
+def notification_body(row: SandboxRefund, settings: Settings) -> bytes:
+    event_type, summary = _EVENT[row.status]
+    keys = wechatpay.sandbox_keys(settings.data_dir)
+    return wechatpay.build_notification(keys, notification_id=f"EV-{secrets.token_hex(12)}", event_type=event_type,
+                                        summary=summary, resource=refund_resource(row, settings),
+                                        original_type="refund", associated_data="refund")
+
+
+def notify(db: Database, settings: Settings, out_refund_no: str, *, duplicates: int | None = None,
+           delay_ms: int | None = None) -> int:
+    with db.session(write=False) as s:
+        row = s.execute(select(SandboxRefund).where(SandboxRefund.out_refund_no == out_refund_no)).scalar_one()
+    if row.status not in _EVENT or not row.notify_url:
+        return 0
+    n = duplicates if duplicates is not None else settings.sandbox_notify_duplicates
+    schedule_notifications(url=row.notify_url, keys=wechatpay.sandbox_keys(settings.data_dir),
+                           body=notification_body(row, settings), duplicates=n,
+                           delay_s=(delay_ms if delay_ms is not None else settings.sandbox_notify_delay_ms) / 1000)
+    return n
+
+
+def _schedule_settle(db: Database, settings: Settings, *, out_refund_no: str, at: dt.datetime) -> None:
+    def run() -> None:
+        pause = (at - now()).total_seconds()
+        if pause > 0:
+            time.sleep(pause)
+        try:
+            _settle_due(db, out_refund_no)
+            notify(db, settings, out_refund_no, delay_ms=0)
+        except Exception:  # the service's reconciler finds it by query anyway
+            import logging
+
+            logging.getLogger(__name__).exception("sandbox refund %s: settle failed", out_refund_no)
+
+    threading.Thread(target=run, name=f"sandbox-refund-{out_refund_no}", daemon=True).start()
+
+
+# ---- development-only routes -----------------------------------------------------------------------------
+
+router = APIRouter(prefix="/sandbox", tags=["sandbox gateway (development only)"])
+OutNo = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_*@|-]+$")]
+
+
+class RefundPlan(BaseModel):
+    out_trade_no: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    outcomes: list[Literal["SUCCESS", "ABNORMAL", "CLOSED", "HOLD"]] = Field(min_length=1, max_length=10)
+
+
+class SandboxRefundPublic(BaseModel):
+    out_refund_no: str
+    refund_id: str
+    out_trade_no: str
+    status: str
+    amount_refund: int
+    amount_total: int
+    notifications_scheduled: int = 0
+
+
+@router.post("/refund-plan", response_model=RefundPlan,
+             summary="Plan the outcomes of an order's next refunds (tests; HOLD stays PROCESSING)")
+def plan_route(body: RefundPlan) -> RefundPlan:
+    plan(body.out_trade_no, list(body.outcomes))
+    return body
+
+
+@router.get("/v3/refund/domestic/refunds/{out_refund_no}", response_model=SandboxRefundPublic,
+            summary="WeChat Pay v3 refund query (sandbox)")
+def query_route(out_refund_no: OutNo, db: DbDep) -> SandboxRefundPublic:
+    got = query_refund(db, out_refund_no)
+    if got is None:
+        raise AppError("RESOURCE_NOT_EXISTS", "退款单不存在", status=404)
+    return SandboxRefundPublic(out_refund_no=got.out_refund_no, refund_id=got.refund_id,
+                               out_trade_no=got.out_trade_no, status=got.status, amount_refund=got.amount_refund,
+                               amount_total=got.amount_total)
+
+
+@router.post("/refunds/{out_refund_no}/settle", response_model=SandboxRefundPublic,
+             summary="Settle a refund at the gateway now (PROCESSING or ABNORMAL → status) and notify (tests)")
+def settle_route(out_refund_no: OutNo, db: DbDep, settings: SettingsDep,
+                 status: Annotated[Literal["SUCCESS", "ABNORMAL", "CLOSED"], Query()] = "SUCCESS",
+                 notify_: Annotated[bool, Query(alias="notify")] = True,
+                 duplicates: Annotated[int, Query(ge=1, le=10)] = 1) -> SandboxRefundPublic:
+    t = now()
+    with db.transaction() as s:
+        row = s.execute(select(SandboxRefund).where(SandboxRefund.out_refund_no == out_refund_no)
+                        .with_for_update()).scalar_one_or_none()
+        if row is None:
+            raise NotFound("退款单")
+        if row.status in ("PROCESSING", "ABNORMAL") and row.status != status:
+            row.status = status
+            row.outcome = status
+            row.success_time = t if status == "SUCCESS" else None
+    scheduled = notify(db, settings, out_refund_no, duplicates=duplicates, delay_ms=0) if notify_ else 0
+    got = query_refund(db, out_refund_no)
+    assert got is not None
+    return SandboxRefundPublic(out_refund_no=got.out_refund_no, refund_id=got.refund_id,
+                               out_trade_no=got.out_trade_no, status=got.status, amount_refund=got.amount_refund,
+                               amount_total=got.amount_total, notifications_scheduled=scheduled)
