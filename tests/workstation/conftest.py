@@ -71,12 +71,19 @@ def qasync_loop(qapp: Any) -> Iterator[Any]:
     try:
         yield loop
     finally:
+        def settle(seconds: float) -> None:
+            deadline = time.monotonic() + seconds
+            while any(not t.done() for t in asyncio.all_tasks(loop)) and time.monotonic() < deadline:
+                qapp.processEvents()
+                time.sleep(0.01)
+
+        # first let what is finishing finish: a call's state is "ended" before its peer connection has closed, and
+        # a close cancelled half-way leaves aiortc's decoder threads (not daemons) waiting: the test process would
+        # never exit
+        settle(3)
         for task in asyncio.all_tasks(loop):
             task.cancel()
-        deadline = time.monotonic() + 3
-        while any(not t.done() for t in asyncio.all_tasks(loop)) and time.monotonic() < deadline:
-            qapp.processEvents()
-            time.sleep(0.01)
+        settle(3)
         asyncio.events._set_running_loop(None)
         asyncio.set_event_loop(None)
         # stop its timers and socket notifiers too (a closed peer connection's last timers must not fire into
