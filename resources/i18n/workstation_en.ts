@@ -51,7 +51,7 @@
 <context>
     <name>DoctorWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+468"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+459"/>
         <source>Clinic stop declared; %n appointment(s) cancelled.</source>
         <translation>
             <numerusform>Clinic stop declared; %n appointment cancelled.</numerusform>
@@ -70,7 +70,7 @@
 <context>
     <name>PharmacistWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/pharmacist.py" line="+357"/>
+        <location filename="../../workstation/ui/pharmacist.py" line="+348"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
         <translation>
             <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>

@@ -897,7 +897,7 @@
 <context>
     <name>DoctorWindow</name>
     <message>
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+297"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+288"/>
         <source>The formulary could not be loaded: %1</source>
         <translation>药品目录加载失败：%1</translation>
     </message>
@@ -1417,7 +1417,7 @@
         <translation>今天尚未审核或发药。</translation>
     </message>
     <message>
-        <location line="+155"/>
+        <location line="+146"/>
         <source>%1&apos;s prescription %2 was dealt with at another desk or withdrawn by the doctor.</source>
         <translation>%1 的处方 %2 已在其他工作站处理，或已被医生撤回。</translation>
     </message>

@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QPushButton, QWidget
 
 from workstation.services.ops import Op
 from workstation.ui.i18n import LanguageAware
@@ -96,6 +96,21 @@ class StaffWindow(LanguageAware, QMainWindow):
                           self.tr("Internet hospital workstation — online revisit service.\n"
                                   "Queue, patient chart and consultation for doctors; prescription review, "
                                   "refunds and administration for the other roles."))
+
+    def add_work_menu(self, *, refresh: Any, open_outbox: Any) -> QMenu:
+        """The role's own menu before Help, opening with Refresh (F5) and the outbox (also opened from the status
+        bar's outbox indicator); the role adds its own actions after them."""
+        menu = self.menuBar().addMenu("")
+        self.menuBar().insertMenu(self.menu_help.menuAction(), menu)
+        self.act_refresh = QAction(self)
+        self.act_refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.act_outbox = QAction(self)
+        menu.addAction(self.act_refresh)
+        menu.addAction(self.act_outbox)
+        self.act_refresh.triggered.connect(refresh)
+        self.act_outbox.triggered.connect(open_outbox)
+        self.outbox_indicator.sig_open_requested.connect(open_outbox)
+        return menu
 
     def attach_indicators(self, hub: Any) -> None:
         """The status bar's connection and outbox indicators follow the session's hub; until the stream reports,

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFrame, QLabel, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from workstation.models.review import DISPENSE_STATUSES, DONE_STATUSES, REVIEW_STATUSES, ReviewListModel
@@ -104,16 +104,7 @@ class PharmacistWindow(StaffWindow):
         self.setCentralWidget(self.splitter)
 
         # --- menus ----------------------------------------------------------------------------------------------
-        self.menu_review = self.menuBar().addMenu("")
-        self.menuBar().insertMenu(self.menu_help.menuAction(), self.menu_review)
-        self.act_refresh = QAction(self)
-        self.act_refresh.setShortcut(QKeySequence.StandardKey.Refresh)
-        self.act_outbox = QAction(self)
-        self.menu_review.addAction(self.act_refresh)
-        self.menu_review.addAction(self.act_outbox)
-        self.act_refresh.triggered.connect(self.feed.reload)
-        self.act_outbox.triggered.connect(self.open_outbox)
-        self.outbox_indicator.sig_open_requested.connect(self.open_outbox)
+        self.menu_review = self.add_work_menu(refresh=self.feed.reload, open_outbox=self.open_outbox)
 
         # --- wiring -----------------------------------------------------------------------------------------------
         for view in self.views:

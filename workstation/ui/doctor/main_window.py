@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from workstation.models.formulary import CACHE_KEY as FORMULARY_CACHE
@@ -117,20 +117,11 @@ class DoctorWindow(StaffWindow):
         self.setCentralWidget(self.splitter)
 
         # --- menus ----------------------------------------------------------------------------------------------
-        self.menu_clinic = self.menuBar().addMenu("")
-        self.menuBar().insertMenu(self.menu_help.menuAction(), self.menu_clinic)
-        self.act_refresh = QAction(self)
-        self.act_refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.menu_clinic = self.add_work_menu(refresh=self.feed.reload, open_outbox=self.open_outbox)
         self.act_clinic_stop = QAction(self)
-        self.act_outbox = QAction(self)
-        self.menu_clinic.addAction(self.act_refresh)
-        self.menu_clinic.addAction(self.act_outbox)
         self.menu_clinic.addSeparator()
         self.menu_clinic.addAction(self.act_clinic_stop)
-        self.act_refresh.triggered.connect(self.feed.reload)
         self.act_clinic_stop.triggered.connect(self.open_clinic_stop)
-        self.act_outbox.triggered.connect(self.open_outbox)
-        self.outbox_indicator.sig_open_requested.connect(self.open_outbox)
 
         # --- wiring inside the window ---------------------------------------------------------------------------
         self.feed.sig_loaded.connect(self._queue_loaded)
