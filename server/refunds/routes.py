@@ -13,22 +13,17 @@ from server.config import get_settings
 from server.deps import ClerkStaff, CurrentAccount, DbDep, SessionDep
 from server.errors import AppError, NotFound
 from server.idempotency import IdempotencyKeyHeader, account_principal, idempotent, staff_principal
-from server.payments.models import Payment
-from server.refunds import service
+from server.refunds import service, views
 from server.refunds.models import Refund
 from server.refunds.schemas import CancelRequest, RefundPublic
 
 router = APIRouter(tags=["refunds"])
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 _IN_PROGRESS = {409: {"description": "request_in_progress: the same Idempotency-Key is being answered"}}
-_LABELS = {"requested": "待处理", "approved": "已同意", "rejected": "已拒绝", "processing": "退费中",
-           "refunded": "已退费", "failed": "退款异常", "closed": "退款关闭"}
 
 
 def public(session, refund: Refund) -> RefundPublic:  # type: ignore[no-untyped-def]
-    out_trade_no = session.execute(select(Payment.out_trade_no).where(Payment.id == refund.payment_id)).scalar()
-    return RefundPublic.model_validate(refund).model_copy(
-        update={"out_trade_no": out_trade_no or "", "status_label": _LABELS.get(refund.status, refund.status)})
+    return views.one(session, refund)
 
 
 @router.post("/appointments/{appointment_id}/cancel", response_model=AppointmentDetail, tags=["appointments"],
@@ -58,7 +53,7 @@ def cancel(appointment_id: IdPath, body: CancelRequest, request: Request, sessio
             summary="Refunds needing a clerk: ABNORMAL at the gateway, or CLOSED and not yet sent again")
 def exceptions(session: SessionDep, ctx: ClerkStaff,
                limit: Annotated[int, Query(ge=1, le=200)] = 100) -> list[RefundPublic]:
-    return [public(session, r) for r in service.exceptions(session, limit=limit)]
+    return views.to_public(session, service.exceptions(session, limit=limit))
 
 
 @router.get("/staff/refunds/{refund_id}", response_model=RefundPublic, summary="One refund")
@@ -81,7 +76,7 @@ def list_refunds(session: SessionDep, ctx: ClerkStaff,
     if appointment_id is not None:
         q = q.where(Refund.appointment_id == appointment_id)
     rows = session.execute(q.order_by(Refund.id.desc()).limit(limit).offset(offset)).scalars()
-    return [public(session, r) for r in rows]
+    return views.to_public(session, rows)
 
 
 @router.post("/staff/refunds/{refund_id}/retry", response_model=RefundPublic, responses=_IN_PROGRESS,

@@ -36,3 +36,18 @@ class RefundPublic(BaseModel):
     updated_at: dt.datetime
     submitted_at: dt.datetime | None
     refunded_at: dt.datetime | None
+    # context for the window (server/refunds/views.py); empty when there is none (no clinical notes, ever)
+    path_label: str = Field("", description="就诊前取消|退号申请|窗口退费|医生停诊|号源无法就诊|药费退费")
+    purpose: str = Field("", description="consultation | drug: what the refunded payment paid for")
+    paid_fen: int = Field(0, description="What the payment paid, in fen")
+    paid_at: dt.datetime | None = None
+    patient_name: str = ""
+    id_number_masked: str = ""
+    mobile_masked: str = Field("", description="The account's mobile, 138****1234")
+    appointment_number: str = ""
+    appointment_status: str = ""
+    appointment_status_label: str = ""
+    starts_at: dt.datetime | None = None
+    doctor_name: str = ""
+    department_name: str = ""
+    reviewer_name: str = Field("", description="The clerk who approved or rejected it (reviewed paths)")
