@@ -368,6 +368,39 @@ class ApiClient:
     def dispense_prescription(self, rx_id: int, *, key: str | None) -> dict[str, Any]:
         return self.send(dispense_prescription_request(rx_id), key=key)
 
+    # --- refunds: the clerk's window (docs/api-contract.md "Refunds", parts 1 and 2) ----------------------------
+    # Reading here; approve, reject, retry, window and drug refunds go through the outbox (request builders at
+    # the end of this module): money must move once, whatever the network does.
+
+    def refunds(self, *, status: str | None = None, path: str | None = None, appointment_id: int | None = None,
+                prescription_id: int | None = None, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+        """``[RefundPublic]``, newest first (``status=requested&path=application``: the applications queue)."""
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        for name, value in (("status", status), ("path", path), ("appointment_id", appointment_id),
+                            ("prescription_id", prescription_id)):
+            if value is not None:
+                params[name] = value
+        return self.request("GET", f"{V1}/staff/refunds", params=params)
+
+    def refund(self, refund_id: int) -> dict[str, Any]:
+        return self.request("GET", f"{V1}/staff/refunds/{refund_id}")
+
+    def refund_exceptions(self, *, limit: int = 200) -> list[dict[str, Any]]:
+        """Refunds needing a clerk: ABNORMAL at the gateway, or CLOSED and not yet sent again."""
+        return self.request("GET", f"{V1}/staff/refunds/exceptions", params={"limit": limit})
+
+    def reject_reasons(self) -> list[dict[str, Any]]:
+        """``[{code, label}]``: the preset reasons of a rejected application (``other`` needs a text)."""
+        return self.request("GET", f"{V1}/staff/refunds/reject-reasons")
+
+    def orders(self, q: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """``[OrderRow]`` matching a mobile, ID number, order, refund or appointment number, or a name."""
+        return self.request("GET", f"{V1}/staff/orders", params={"q": q, "limit": limit})
+
+    def reconciliation(self, day: str | None = None) -> dict[str, Any]:
+        """``{day, payments, refunds, exceptions, totals}`` of a day (ISO date; default today)."""
+        return self.request("GET", f"{V1}/staff/reconciliation", params={"day": day} if day else None)
+
 
 # --- prescriptions: pharmacist (outbox actions) -------------------------------------------------------------------
 
@@ -392,5 +425,48 @@ def prescription_id_of(action_path: str) -> int | None:
     try:
         i = parts.index("prescriptions")
         return int(parts[i + 1])
+    except (ValueError, IndexError):
+        return None
+
+
+# --- refunds: the clerk (outbox actions) --------------------------------------------------------------------------
+
+REFUND_ACTION_KINDS = ("refund_approve", "refund_reject", "refund_retry", "window_refund", "drug_refund")
+
+
+def approve_refund_request(refund_id: int) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/refunds/{refund_id}/approve", {}, "refund_approve", None)
+
+
+def reject_refund_request(refund_id: int, reason_code: str, text: str) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/refunds/{refund_id}/reject", {"reason_code": reason_code, "text": text},
+                         "refund_reject", None)
+
+
+def retry_refund_request(refund_id: int) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/refunds/{refund_id}/retry", None, "refund_retry", None)
+
+
+def window_refund_request(appointment_id: int, reason: str) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/appointments/{appointment_id}/window-refund", {"reason": reason},
+                         "window_refund", None)
+
+
+def drug_refund_request(prescription_id: int, reason: str) -> ActionRequest:
+    return ActionRequest("POST", f"{V1}/staff/prescriptions/{prescription_id}/refund", {"reason": reason},
+                         "drug_refund", None)
+
+
+def refund_action_target(kind: str, action_path: str) -> tuple[str, int] | None:
+    """What a refund action of the outbox is about: ``("refund", id)`` for approve/reject/retry,
+    ``("appointment", id)`` for a window refund, ``("prescription", id)`` for a drug refund."""
+    collection = {"refund_approve": "refunds", "refund_reject": "refunds", "refund_retry": "refunds",
+                  "window_refund": "appointments", "drug_refund": "prescriptions"}.get(kind)
+    if collection is None:
+        return None
+    parts = action_path.rstrip("/").split("/")
+    try:
+        i = parts.index(collection)
+        return collection[:-1], int(parts[i + 1])
     except (ValueError, IndexError):
         return None

@@ -37,6 +37,12 @@ def action_name(kind: str) -> str:
         "rx_approve": QCoreApplication.translate("Actions", "Approve prescription"),
         "rx_return": QCoreApplication.translate("Actions", "Return prescription"),
         "rx_dispense": QCoreApplication.translate("Actions", "Dispense prescription"),
+        # refunds: clerk
+        "refund_approve": QCoreApplication.translate("Actions", "Approve refund application"),
+        "refund_reject": QCoreApplication.translate("Actions", "Reject refund application"),
+        "refund_retry": QCoreApplication.translate("Actions", "Send refund again"),
+        "window_refund": QCoreApplication.translate("Actions", "Window refund"),
+        "drug_refund": QCoreApplication.translate("Actions", "Refund drug fee"),
     }
     return names.get(kind, kind)
 
