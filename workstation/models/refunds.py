@@ -737,16 +737,13 @@ class OrderListModel(QAbstractTableModel):
         if key == "paid":
             return yuan(r.get("paid_fen")) if r.get("payment_id") else translate("RefundModels", "Not paid")
         if key == "refunded":
-            refunded = int(r.get("refunded_fen") or 0)
-            refunding = int(r.get("refunding_fen") or 0)
-            if refunding:
-                return translate("RefundModels", "%1 (+%2 on the way)") \
-                    .replace("%1", yuan(refunded)).replace("%2", yuan(refunding))
-            return yuan(refunded) if r.get("payment_id") else ""
+            return yuan(int(r.get("refunded_fen") or 0)) if r.get("payment_id") else ""
         if key == "refundable":
             return yuan(r.get("refundable_fen")) if r.get("payment_id") else ""
         if key == "refund":
-            return order_refund_label(r.get("refund_status"), str(r.get("refund_status_label") or ""))
+            label = order_refund_label(r.get("refund_status"), str(r.get("refund_status_label") or ""))
+            refunding = int(r.get("refunding_fen") or 0)
+            return f"{label} {yuan(refunding)}" if refunding and label else label
         return ""
 
 
@@ -788,9 +785,9 @@ def _payment_state(r: dict[str, Any]) -> str:
 
 # an order's refunds (the search's detail)
 ORDER_REFUND_COLUMNS = [
-    Column("created", _time("created_at")), Column("refund_no", _text("out_refund_no")),
+    Column("created", lambda r: short_time(r.get("created_at"))), Column("refund_no", _text("out_refund_no")),
     Column("path", _refund_path), Column("amount", _money("amount_fen"), True),
-    Column("status", _refund_status), Column("refunded_at", _time("refunded_at")),
+    Column("status", _refund_status), Column("refunded_at", lambda r: short_time(r.get("refunded_at"))),
     Column("reviewer", _text("reviewer_name")),
 ]
 # the reconciliation's three tables

@@ -70,7 +70,7 @@ class ClerkWindow(StaffWindow):
             model=am, id_role=RefundListModel.IdRole, object_name="ApplicationsTable", parent=self,
             empty_text=lambda: self.tr("No refund applications are waiting. A patient's application appears here "
                                        "as soon as it is made."),
-            widths={am.col("waiting"): 78, am.col("patient"): 84, am.col("appointment"): 186,
+            widths={am.col("waiting"): 100, am.col("patient"): 84, am.col("appointment"): 186,
                     am.col("doctor"): 150, am.col("visit"): 96, am.col("amount"): 78},
             stretch=(am.col("reason"),))
         self.application_detail = RefundDetailPanel(kind=APPLICATIONS, parent=self)
@@ -91,7 +91,7 @@ class ClerkWindow(StaffWindow):
             model=em, id_role=RefundListModel.IdRole, object_name="ExceptionsTable", parent=self,
             empty_text=lambda: self.tr("No refund exceptions. A refund the payment gateway refuses or closes "
                                        "appears here to be sent again."),
-            widths={em.col("changed"): 96, em.col("patient"): 84, em.col("refund_no"): 186, em.col("path"): 110,
+            widths={em.col("changed"): 96, em.col("patient"): 84, em.col("refund_no"): 180, em.col("path"): 110,
                     em.col("amount"): 78, em.col("status"): 96},
             stretch=(em.col("error"),))
         self.exception_detail = RefundDetailPanel(kind=EXCEPTIONS, parent=self)
@@ -165,9 +165,9 @@ class ClerkWindow(StaffWindow):
         right.setMinimumWidth(440)
         splitter.addWidget(left)
         splitter.addWidget(right)
-        splitter.setStretchFactor(0, 6)
-        splitter.setStretchFactor(1, 5)
-        splitter.setSizes([800, 600])
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([900, 560])
         return splitter
 
     # --- life -------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from workstation.ui.i18n import LanguageAware
 from workstation.ui.widgets import FieldGrid
 
 FIELDS = ("amount", "paid", "id_number", "mobile", "appointment_status", "trade_no", "created", "refund_no",
-          "path", "reviewer")
+          "path", "reviewer", "submitted", "refunded_at", "gateway", "attempts")
 
 # badge colours of a refund status (background, text)
 STATUS_COLORS = {
@@ -177,7 +177,16 @@ class RefundDetailPanel(LanguageAware, QWidget):
             "refund_no": str(r.get("out_refund_no") or ""),
             "path": refund_path_label(str(r.get("path") or ""), str(r.get("path_label") or "")),
             "reviewer": str(r.get("reviewer_name") or "") or "—",
+            "submitted": full_time(r.get("submitted_at")) or "—",
+            "refunded_at": full_time(r.get("refunded_at")) or "—",
+            "gateway": str(r.get("gateway_status") or "") or "—",
+            "attempts": str(int(r.get("query_attempts") or 0)),
         })
+        # what the gateway did means nothing before a refund was sent
+        sent = status not in ("requested", "rejected")
+        for key in ("submitted", "refunded_at", "gateway", "attempts"):
+            self.grid.names[key].setVisible(sent)
+            self.grid.values[key].setVisible(sent)
         self._update_buttons()
 
     def _show_note(self, r: dict[str, Any], status: str) -> None:
@@ -260,6 +269,8 @@ class RefundDetailPanel(LanguageAware, QWidget):
             "mobile": self.tr("Mobile"), "appointment_status": self.tr("Appointment"),
             "trade_no": self.tr("Order no."), "created": self.tr("Created"), "refund_no": self.tr("Refund no."),
             "path": self.tr("Refund type"), "reviewer": self.tr("Handled by"),
+            "submitted": self.tr("Sent to gateway"), "refunded_at": self.tr("Money back"),
+            "gateway": self.tr("Gateway status"), "attempts": self.tr("Gateway queries"),
         })
         if self.kind == APPLICATIONS:
             self.lbl_empty.setText(self.tr("Select an application on the left to review it."))

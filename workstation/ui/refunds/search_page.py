@@ -82,7 +82,7 @@ class OrderDetail(LanguageAware, QFrame):
         self.refunds_model = RecordsModel(ORDER_REFUND_COLUMNS, parent=self)
         self.refunds = RecordTable(model=self.refunds_model, id_role=RecordsModel.IdRole, row_height=30,
                                    empty_text=lambda: self.tr("No refunds on this order."),
-                                   widths={0: 130, 1: 190, 2: 96, 3: 80, 4: 76, 5: 130, 6: 80},
+                                   widths={0: 96, 1: 180, 2: 100, 3: 80, 4: 80, 5: 96, 6: 80},
                                    object_name="OrderRefunds", parent=self)
         self.lbl_empty = QLabel(self)
         self.lbl_empty.setObjectName("Placeholder")
@@ -319,8 +319,8 @@ class SearchPage(LanguageAware, QWidget):
         self.lbl_error.hide()
         self.results = RecordTable(model=self.model, id_role=OrderListModel.KeyRole,
                                    empty_text=self._empty_text, object_name="OrderResults",
-                                   widths={0: 92, 1: 112, 2: 70, 3: 190, 4: 150, 5: 110, 6: 110, 7: 80, 8: 130,
-                                           9: 80, 10: 120}, parent=self)
+                                   widths={0: 92, 1: 112, 2: 96, 3: 190, 4: 160, 5: 110, 6: 140, 7: 84, 8: 84,
+                                           9: 84, 10: 150}, parent=self)
         self.detail = OrderDetail(parent=self)
         self._refresh = QTimer(self)
         self._refresh.setSingleShot(True)
@@ -347,6 +347,7 @@ class SearchPage(LanguageAware, QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 5)
+        self.splitter.setSizes([400, 500])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 10, 10, 6)
         layout.addWidget(self.splitter)

@@ -49,6 +49,7 @@ class RecordTable(LanguageAware, QWidget):
             header.resizeSection(col, width)
         for col in stretch:
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(not stretch)  # no empty band to the right of the last column
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.activated.connect(self._activated)
         self._kept: Any = None
