@@ -25,6 +25,7 @@ from workstation.ui import theme
 from workstation.ui.i18n import LanguageAware
 
 MAX_REASON = 200
+MAX_REJECT_TEXT = 180  # the server's limit of the clerk's text (the label and "：" come before it)
 MIN_REASON = 2
 
 
@@ -111,7 +112,7 @@ class RejectDialog(LanguageAware, QDialog):
     def room(self) -> int:
         """Characters left for the text: the patient reads "<label>：<text>", at most 200 in all."""
         label = self.reason_label()
-        return MAX_REASON - (len(label) + 1 if label else 0)
+        return min(MAX_REJECT_TEXT, MAX_REASON - (len(label) + 1 if label else 0))
 
     def problem(self) -> str | None:
         if not self.reasons:
