@@ -536,11 +536,19 @@ class ClerkWindow(StaffWindow):
         refund_id = int(refund["id"])
         clerk = str(self.staff.get("name") or self.staff.get("username") or "")
 
+        detail = self.search_page.detail
+
         def show(fresh: dict[str, Any]) -> None:
-            self.preview_op = open_preview(fresh, clerk=clerk, parent=self)
+            self.preview_op = open_preview(fresh, clerk=clerk, hospital=self.hospital_name(), parent=self,
+                                           on_error=detail.show_action_error)
 
         Op(lambda: api.refund(refund_id), parent=self).success(show).failure(
-            lambda exc: self.search_page.detail.show_action_error(getattr(exc, "message", None) or str(exc))).run()
+            lambda exc: detail.show_action_error(getattr(exc, "message", None) or str(exc))).run()
+
+    def hospital_name(self) -> str:
+        """The hospital printed on the receipt: the server's word when the sign-in carries it, else this
+        workstation's setting (the staff API does not name the hospital yet)."""
+        return str(self.staff.get("hospital") or getattr(self.settings, "hospital_name", "") or "")
 
     # --- dialogs and states ----------------------------------------------------------------------------------------
 

@@ -32,10 +32,11 @@ def receipt_filename(refund: Mapping[str, Any]) -> str:
     return f"退费凭证_{refund.get('out_refund_no') or refund.get('id')}.pdf"
 
 
-def open_receipt_preview(refund: Mapping[str, Any], *, clerk: str, hospital: str | None = None,
-                         parent: QWidget) -> Op[Any]:
-    """Render the receipt of ``refund`` (a ``RefundPublic``) on a worker and open the print preview; a missing
-    font or bad data is shown in a message box. Returns the running Op."""
+def open_receipt_preview(refund: Mapping[str, Any], *, clerk: str, hospital: str = "", parent: QWidget,
+                         on_error: Callable[[str], Any] | None = None) -> Op[Any]:
+    """Render the receipt of ``refund`` (a ``RefundPublic``) on a worker and open the print preview. A refund
+    with no receipt (rejected), a missing font or bad data goes to ``on_error(message)`` (the window shows it
+    beside the button; without one, a message box). Returns the running Op."""
     from workstation.services.printing.receipt import ReceiptData, render_receipt
     from workstation.ui.print_preview import PrintPreviewDialog
 
@@ -44,18 +45,18 @@ def open_receipt_preview(refund: Mapping[str, Any], *, clerk: str, hospital: str
     title = f"退费凭证 {data.get('out_refund_no') or ''}".strip()
 
     def render() -> bytes:
-        kwargs: dict[str, Any] = {"clerk": clerk, "printed_at": printed_at}
-        if hospital:
-            kwargs["hospital"] = hospital
-        return render_receipt(ReceiptData.from_refund(data, **kwargs))
+        return render_receipt(ReceiptData.from_refund(data, hospital=hospital, clerk=clerk, printed_at=printed_at))
 
     def show(pdf: bytes) -> None:
         dlg = PrintPreviewDialog(pdf, title=title, suggested_name=receipt_filename(data), parent=parent)
         dlg.show()
 
     def fail(exc: BaseException) -> None:
-        QMessageBox.warning(parent, QCoreApplication.translate("RefundReceipt", "Refund receipt"),
-                            QCoreApplication.translate("RefundReceipt", "The receipt could not be prepared: %1")
-                            .replace("%1", str(exc)))
+        message = QCoreApplication.translate("RefundReceipt", "The receipt could not be prepared: %1") \
+            .replace("%1", str(exc))
+        if on_error is not None:
+            on_error(message)
+        else:
+            QMessageBox.warning(parent, QCoreApplication.translate("RefundReceipt", "Refund receipt"), message)
 
     return Op(render, parent=parent).success(show).failure(fail).run()
