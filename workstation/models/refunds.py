@@ -165,6 +165,17 @@ def column_name(key: str) -> str:
     return names.get(key, key)
 
 
+def gateway_answer(r: dict[str, Any]) -> str:
+    """What went wrong with a refund, in the clerk's words when the gateway said no more than its status."""
+    if r.get("last_error"):
+        return str(r["last_error"])
+    if r.get("status") == "closed" or r.get("gateway_status") == "CLOSED":
+        return translate("RefundModels", "The gateway closed the refund: send it again under a new number")
+    if r.get("status") == "failed" or r.get("gateway_status") == "ABNORMAL":
+        return translate("RefundModels", "The gateway could not pay it back (e.g. the patient's card or account)")
+    return str(r.get("gateway_status") or "")
+
+
 def short_time(value: Any, *, today: dt.date | None = None) -> str:
     """``09:30`` today, ``05-01 09:30`` another day of this year, ``2025-12-30 09:30`` otherwise."""
     t = parse_time(value)
@@ -539,15 +550,8 @@ class RefundListModel(QAbstractTableModel):
         return None
 
     def _error_text(self, e: RefundEntry) -> str:
-        if e.last_error:
-            return e.last_error
-        if e.status == "closed":
-            return translate("RefundModels",
-                             "The gateway closed the refund: send it again under a new number")
-        if e.gateway_status == "ABNORMAL":
-            return translate("RefundModels",
-                             "The gateway could not pay it back (e.g. the patient's card or account)")
-        return e.gateway_status
+        return gateway_answer(e.refund or {"last_error": e.last_error, "status": e.status,
+                                           "gateway_status": e.gateway_status})
 
     def _display(self, e: RefundEntry, key: str) -> str:
         today = self.now().astimezone(TZ).date()
@@ -808,7 +812,7 @@ EXCEPTION_COLUMNS = [
     Column("changed", _time("updated_at")), Column("refund_no", _text("out_refund_no")),
     Column("patient", _text("patient_name")), Column("path", _refund_path),
     Column("amount", _money("amount_fen"), True),
-    Column("status", _refund_status), Column("error", _text("last_error")),
+    Column("status", _refund_status), Column("error", gateway_answer),
 ]
 
 

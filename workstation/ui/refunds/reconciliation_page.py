@@ -109,11 +109,11 @@ class ReconciliationPage(LanguageAware, QWidget):
                                     object_name="ReconciliationPayments", parent=self)
         self.refunds = RecordTable(model=self.refunds_model, id_role=RecordsModel.IdRole, row_height=30,
                                    empty_text=lambda: self.tr("No refunds on this day."),
-                                   widths={0: 150, 1: 210, 2: 90, 3: 210, 4: 120, 5: 90, 6: 90, 7: 150},
+                                   widths={0: 150, 1: 210, 2: 90, 3: 210, 4: 150, 5: 90, 6: 110, 7: 150},
                                    object_name="ReconciliationRefunds", parent=self)
         self.exceptions = RecordTable(model=self.exceptions_model, id_role=RecordsModel.IdRole, row_height=30,
                                       empty_text=lambda: self.tr("No refund exceptions."),
-                                      widths={0: 150, 1: 210, 2: 90, 3: 120, 4: 90, 5: 100},
+                                      widths={0: 150, 1: 210, 2: 90, 3: 150, 4: 90, 5: 110},
                                       stretch=(6,), object_name="ReconciliationExceptions", parent=self)
         self.tables = QTabWidget(self)
         self.tables.setObjectName("ReconciliationTabs")
@@ -240,7 +240,9 @@ class ReconciliationPage(LanguageAware, QWidget):
             return
         self.figures["paid"].set(yuan(n("paid_fen")), count("paid_count"))
         self.figures["refunded"].set(yuan(n("refunded_fen")), count("refunded_count"), colour="#1c6b35")
-        self.figures["refunding"].set(yuan(n("refunding_fen")), count("refunding_count"), colour="#1849a9")
+        self.figures["refunding"].set(yuan(n("refunding_fen")),
+                                      self.tr("%n under review or on the way", "", n("refunding_count")),
+                                      colour="#1849a9")
         self.figures["exceptions"].set(str(n("exception_count")), self.tr("to send again"),
                                        colour=theme.DANGER if n("exception_count") else None)
         self.figures["net"].set(yuan(n("net_fen")), self.tr("paid − refunded"), colour=theme.ACCENT_DARK)
@@ -289,7 +291,7 @@ class ReconciliationPage(LanguageAware, QWidget):
         self.btn_export.setText(self.tr("Export CSV…"))
         self.btn_export.setToolTip(self.tr("For the accountant: UTF-8 (opens in Excel), amounts in yuan"))
         captions = {"paid": self.tr("Payments received"), "refunded": self.tr("Refunded"),
-                    "refunding": self.tr("Refunds on the way"), "exceptions": self.tr("Refund exceptions"),
+                    "refunding": self.tr("Refunds not yet completed"), "exceptions": self.tr("Refund exceptions"),
                     "net": self.tr("Net received")}
         for key, text in captions.items():
             self.figures[key].caption.setText(text)
