@@ -132,6 +132,7 @@ QPushButton#Primary {{ background: {ACCENT}; color: white; border: 1px solid {AC
 QPushButton#Primary:hover {{ background: {ACCENT_DARK}; }}
 QPushButton#Primary:disabled {{ background: #a9c3cd; border-color: #a9c3cd; color: #f4f8fa; }}
 QPushButton#Danger {{ color: {DANGER}; }}
+QPushButton#Danger:disabled {{ color: #d9a29c; }}
 QPushButton#Link {{ border: none; background: transparent; color: {ACCENT}; padding: 2px 4px; }}
 QPushButton#Link:hover {{ text-decoration: underline; }}
 QTableView {{ background: {PANEL_BG}; border: 1px solid {BORDER}; gridline-color: #edf0f3;

@@ -289,7 +289,8 @@ class RefundReasonDialog(LanguageAware, QDialog):
         amount = yuan(self.amount_fen)
         if self.kind == "drug":
             self.setWindowTitle(self.tr("Refund the drug fee"))
-            what = self.tr("Drug fee of prescription %1").replace("%1", str(r.get("prescription_id") or ""))
+            what = self.tr("Drug fee of the prescription written at appointment %1") \
+                .replace("%1", str(r.get("appointment_number") or ""))
         else:
             self.setWindowTitle(self.tr("Window refund"))
             what = self.tr("Consultation fee of appointment %1").replace("%1", str(r.get("appointment_number") or ""))
@@ -326,6 +327,9 @@ class ConfirmDialog(QMessageBox):
         super().__init__(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
         self.setObjectName("ConfirmDialog")
         self.setInformativeText(info)
+        # room for a sentence about money on one or two lines, not a narrow column of five
+        self.setStyleSheet("QLabel#qt_msgbox_label { min-width: 440px; font-weight: bold; }"
+                           "QLabel#qt_msgbox_informativelabel { min-width: 440px; }")
         self.btn_yes = self.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
         theme.set_style_name(self.btn_yes, "Primary")
         self.btn_no = self.addButton(no, QMessageBox.ButtonRole.RejectRole)

@@ -156,8 +156,6 @@ class RefundDetailPanel(LanguageAware, QWidget):
         meta = [str(r.get("appointment_number") or ""),
                 " · ".join(str(x) for x in (r.get("doctor_name"), r.get("department_name")) if x),
                 full_time(r.get("starts_at"))]
-        if r.get("prescription_id"):
-            meta.append(self.tr("prescription %1").replace("%1", str(r["prescription_id"])))
         self.lbl_meta.setText("  ·  ".join(m for m in meta if m))
         self._show_note(r, status)
         paid = yuan(r.get("paid_fen"))

@@ -165,10 +165,7 @@ class OrderDetail(LanguageAware, QFrame):
             return
         r = row
         self.lbl_name.setText(str(r.get("patient_name") or ""))
-        kind = purpose_label("drug" if r.get("kind") == "drug" else "consultation")
-        if r.get("kind") == "drug" and r.get("prescription_id"):
-            kind += " · " + self.tr("prescription %1").replace("%1", str(r["prescription_id"]))
-        self.lbl_kind.setText(kind)
+        self.lbl_kind.setText(purpose_label("drug" if r.get("kind") == "drug" else "consultation"))
         label = order_refund_label(r.get("refund_status"), str(r.get("refund_status_label") or ""))
         self.lbl_refund.setText(label)
         self.lbl_refund.setVisible(bool(label))
