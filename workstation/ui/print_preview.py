@@ -84,12 +84,13 @@ def printer_dpi(printer: QPrinter) -> float:
 
 def prepare_printer(printer: QPrinter, pdf: bytes) -> None:
     """Before the print dialog: the paper size and orientation of the PDF's first page, no margins (the page
-    carries its own), so the dialog proposes A5 for a slip."""
+    carries its own), so the dialog proposes A5 for a slip and A5 landscape for a refund receipt."""
     sizes = page_sizes_pt(pdf)
     if not sizes:
         return
     w, h = sizes[0]
-    size = QPageSize(QSizeF(w, h), QPageSize.Unit.Point, "", QPageSize.SizeMatchPolicy.FuzzyMatch)
+    # paper sizes are named portrait (A5 is 148 × 210): a landscape page is that paper turned, not a custom size
+    size = QPageSize(QSizeF(min(w, h), max(w, h)), QPageSize.Unit.Point, "", QPageSize.SizeMatchPolicy.FuzzyMatch)
     orientation = QPageLayout.Orientation.Landscape if w > h else QPageLayout.Orientation.Portrait
     printer.setPageLayout(QPageLayout(size, orientation, QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter))
     printer.setFullPage(True)
