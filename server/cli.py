@@ -160,7 +160,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from server.simulate import run
 
     return run(base_url=args.base_url, patients=args.patients, pace=args.pace, rounds=args.rounds,
-               seed=args.seed, doctor=args.doctor, video=args.video)
+               seed=args.seed, doctor=args.doctor, video=args.video, cancel_rate=args.cancel_rate)
 
 
 def cmd_sms_outbox(args: argparse.Namespace) -> int:
@@ -224,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--doctor", type=int, default=None, help="book only with this doctor (public doctor id)")
     s.add_argument("--no-video", dest="video", action="store_false",
                    help="do not answer video calls while waiting (by default each waiting patient does)")
+    s.add_argument("--cancel-rate", type=float, default=0.1,
+                   help="share of paid bookings cancelled before the time (refunded); 0 to never cancel")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("sms-outbox", help="messages recorded by the development SMS provider")

@@ -48,6 +48,10 @@ PAYMENT_WAIT_S = 120.0
 # after a visit with a prescription consent: how long the patient waits for the doctor to sign and the pharmacist
 # to approve (a person at a desk) before going on without the drugs
 PRESCRIPTION_WAIT_S = 900.0
+# how long a patient follows a refund (the clerk reviews an application; the gateway settles) before going on
+REFUND_WAIT_S = 900.0
+APPLICATION_REASONS = ("临时有事未能按时就诊，申请退号", "网络信号差，没有接到医生的视频呼叫", "家中老人突发不适，未能签到",
+                       "记错了就诊时间，未能签到")
 # a patient at home in Beijing (Xicheng), for the nearest pickup pharmacy
 HOME = (39.91, 116.37)
 # the doctor may run late: keep waiting this long after the slot's check-in window has closed
@@ -334,6 +338,8 @@ class Sim:
     only_department: str | None = None
     # keep the phone's side of the video call running while waiting (server/patient_call.py)
     video: bool = True
+    # the share of paid bookings the patient cancels before the time (退号, path 1 of the refunds)
+    cancel_rate: float = 0.0
     _departments: dict[str, dict[str, Any]] = field(default_factory=dict)
     _doctors: dict[int, dict[str, Any]] = field(default_factory=dict)
     # (doctor id, day) the service refused as a duplicate booking, and appointments given up on
@@ -755,6 +761,9 @@ class Sim:
         if b.status == "pending_payment":
             self.pay(b)
             self.beat()
+        if b.status == "booked" and self.cancel_rate > 0 and self.rng.random() < self.cancel_rate:
+            self.cancel(b)
+            return
         if b.status == "booked":
             self.check_in(b)
             self.beat()
@@ -762,6 +771,64 @@ class Sim:
             self.describe(b)
         if self.wait(b):
             self.after_visit(b)
+        else:
+            self.apply_for_refund(b)
+
+    # --- refunds (seed: 退号 before the time; 申请退号 after it, not seen) ---------------------------------------
+
+    def cancel(self, b: Booking) -> None:
+        """Plans change: cancel before the time (the confirmation is part of the request) and follow the refund."""
+        def attempt() -> dict[str, Any]:
+            try:
+                return self.api.post(f"/appointments/{b.id}/cancel", {"confirm": True})
+            except ApiError as exc:  # a retry after a lost answer: cancelled already is success
+                appt = self.api.get(f"/appointments/{b.id}")
+                if appt["status"] != "cancelled":
+                    raise exc from None
+                return appt
+
+        appt = self.step("cancel", attempt)
+        b.status = appt["status"]
+        self.say(f"cancelled appointment #{b.id} before the time ({appt.get('refund_status_label') or 'no fee'})")
+        self.follow_refund(b)
+
+    def apply_for_refund(self, b: Booking) -> None:
+        """Not seen (missed the check-in, or the doctor never called): apply for the fee back with a reason, which
+        a clerk at the refund window reviews."""
+        try:
+            appt = self.api.get(f"/appointments/{b.id}")
+        except ApiError as exc:
+            self.say(f"refund application: {exc.status} {exc.code} {exc.message}")
+            return
+        if appt.get("refund_status") or appt["status"] not in ("missed", "booked", "checked_in", "waiting"):
+            return  # refunded by the hospital already (a clinic stop, a slot no longer served), or seen
+        reason = self.rng.choice(APPLICATION_REASONS)
+        try:
+            self.api.post(f"/appointments/{b.id}/refund-application", {"reason": reason})
+        except ApiError as exc:
+            self.say(f"refund application: {exc.status} {exc.code} {exc.message}")
+            return
+        self.say(f"applied for a refund of appointment #{b.id} (申请退号: {reason})")
+        self.follow_refund(b)
+
+    def follow_refund(self, b: Booking) -> None:
+        """Watch 退号申请审核中 → 退费中 → 已退费 (or the rejection) on the appointment, as the patient would."""
+        started, seen = time.monotonic(), None
+        while time.monotonic() - started < REFUND_WAIT_S and not self.stop.is_set():
+            try:
+                appt = self.api.get(f"/appointments/{b.id}")
+            except ApiError as exc:
+                self.say(f"refund status: {exc.status} {exc.code} {exc.message}")
+                appt = {}
+            status = appt.get("refund_status")
+            if status != seen and status is not None:
+                note = f": {appt['refund_note']}" if appt.get("refund_note") else ""
+                self.say(f"appointment #{b.id}: {appt.get('refund_status_label')}{note}")
+                seen = status
+            if status in (None, "refunded", "rejected"):
+                return
+            self.sleep(POLL_S * self.rng.uniform(0.8, 1.2))
+        self.say(f"appointment #{b.id}: refund not settled within {REFUND_WAIT_S / 60:.0f} minutes; going on")
 
     # --- after the visit: the prescription (seed 2.3 (6)-(7)) and the rating --------------------------------
 
@@ -891,9 +958,10 @@ def _department_of(base_url: str, doctor_id: int) -> str | None:
 
 
 def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | None,
-        doctor: int | None = None, video: bool = True) -> int:
-    if patients < 1 or rounds < 0 or pace < 0:
-        print("simulate: --patients must be at least 1, --rounds and --pace not negative", file=sys.stderr)
+        doctor: int | None = None, video: bool = True, cancel_rate: float = 0.1) -> int:
+    if patients < 1 or rounds < 0 or pace < 0 or not 0 <= cancel_rate <= 1:
+        print("simulate: --patients must be at least 1, --rounds and --pace not negative, --cancel-rate "
+              "between 0 and 1", file=sys.stderr)
         return 2
     try:
         httpx.get(base_url.rstrip("/") + "/healthz", timeout=5).raise_for_status()
@@ -921,7 +989,7 @@ def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | N
              f"{'' if video else ', no video'} (Ctrl-C stops)")
     master = random.Random(seed)
     sims = [Sim(h, base_url, pace, rounds, stop, log, random.Random(master.randrange(2**63)), only_doctor=doctor,
-                only_department=department, video=video) for h in holders]
+                only_department=department, video=video, cancel_rate=cancel_rate) for h in holders]
     threads = [threading.Thread(target=s.run, name=f"sim-{s.holder.index}", daemon=True) for s in sims]
 
     interrupted = threading.Event()

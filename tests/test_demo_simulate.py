@@ -160,7 +160,7 @@ def test_simulator_reaches_waiting(live_server: LiveServer, db_engine: Engine,
     log_path = tmp_path / "simulate.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "server.cli", "simulate", "--base-url", live_server.base_url,
-                                 "--patients", "2", "--rounds", "1", "--pace", "0", "--seed", str(seed)],
+                                 "--patients", "2", "--rounds", "1", "--pace", "0", "--cancel-rate", "0", "--seed", str(seed)],
                                 env=live_server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90
@@ -224,7 +224,7 @@ def test_simulator_for_one_doctor_keeps_bringing_new_patients(live_server: LiveS
         headers = staff_login(api, "doctor1", DEMO_STAFF_PASSWORD)
         already = {a for a, _ in waiting_accounts()}
         proc = subprocess.Popen([sys.executable, "-m", "server.cli", "simulate", "--base-url", live_server.base_url,
-                                 "--patients", "1", "--rounds", "2", "--pace", "0", "--seed", "77",
+                                 "--patients", "1", "--rounds", "2", "--pace", "0", "--cancel-rate", "0", "--seed", "77",
                                  "--doctor", str(doctor_id)],
                                 env=live_server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -251,11 +251,32 @@ def test_simulator_for_one_doctor_keeps_bringing_new_patients(live_server: LiveS
     assert proc.returncode == 0, output
 
 
+def test_simulated_patient_who_cancels_sees_the_refund_through(live_server: LiveServer, db_engine: Engine) -> None:
+    """``--cancel-rate 1``: every paid booking is cancelled before its time and the patient follows the fee back
+    (退费中 → 已退费) on the appointment, the path the seed gives first."""
+    seed = 31337
+    mobile = simulate.plan(patients=1, seed=seed)[0].mobile
+    r = live_server.cli("simulate", "--base-url", live_server.base_url, "--patients", "1", "--rounds", "1",
+                        "--pace", "0", "--no-video", "--cancel-rate", "1", "--seed", str(seed), timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "cancelled appointment" in r.stdout and "已退费" in r.stdout, r.stdout
+    with db_engine.connect() as c:
+        got = c.execute(text(
+            "SELECT a.status, p.amount_fen, p.refunded_fen, f.status FROM appointments a "
+            "JOIN accounts ac ON ac.id = a.account_id JOIN payments p ON p.appointment_id = a.id "
+            "JOIN refunds f ON f.payment_id = p.id WHERE ac.mobile = :m"), {"m": mobile}).all()
+    assert len(got) == 1, got
+    status, paid, refunded, refund_status = got[0]
+    assert (status, refund_status) == ("cancelled", "refunded") and refunded == paid > 0
+
+
 def test_simulator_refuses_bad_arguments(live_server: LiveServer) -> None:
     r = live_server.cli("simulate", "--base-url", live_server.base_url, "--patients", "0", check=False)
     assert r.returncode == 2 and "--patients" in r.stderr
     r = live_server.cli("simulate", "--base-url", "http://127.0.0.1:9", "--patients", "1", check=False)
     assert r.returncode == 2 and "does not answer" in r.stderr
+    r = live_server.cli("simulate", "--base-url", live_server.base_url, "--cancel-rate", "1.5", check=False)
+    assert r.returncode == 2 and "--cancel-rate" in r.stderr
 
 
 

@@ -532,7 +532,7 @@ def test_a_doctor_can_call_a_simulated_patient(live_server: Any, api: Any, db_en
     log_path = tmp_path / "simulate.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "server.cli", "simulate", "--base-url", live_server.base_url,
-                                 "--patients", "1", "--rounds", "1", "--pace", "0", "--seed", "4242",
+                                 "--patients", "1", "--rounds", "1", "--pace", "0", "--cancel-rate", "0", "--seed", "4242",
                                  "--doctor", str(doctor_id)],
                                 env=live_server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -634,6 +634,22 @@ def test_payment_is_idempotent_while_open(live_server: LiveServer, api: httpx.Cl
     assert len(rows(db_engine, "SELECT id FROM payments WHERE appointment_id = :a", a=appt2)) == 1
 
 
+def test_payment_takes_an_idempotency_key(api: httpx.Client, account: dict, book: Booker,
+                                          db_engine: Engine) -> None:
+    appt_id = book(account)
+    key = {**account["headers"], "Idempotency-Key": "pay-key-0000000001"}
+    r1 = api.post(f"{V1}/appointments/{appt_id}/payment", headers=key)
+    r2 = api.post(f"{V1}/appointments/{appt_id}/payment", headers=key)
+    assert (r1.status_code, r2.status_code) == (201, 201)  # the first answer, replayed
+    assert r2.headers.get("Idempotent-Replayed") == "true" and r1.json() == r2.json()
+    # the same key for another appointment is refused, and opens nothing there
+    other = book(account)
+    r3 = api.post(f"{V1}/appointments/{other}/payment", headers=key)
+    assert r3.status_code == 422 and r3.json()["code"] == "idempotency_key_reused"
+    assert rows(db_engine, "SELECT id FROM payments WHERE appointment_id = :a", a=other) == []
+    assert len(rows(db_engine, "SELECT id FROM payments WHERE appointment_id = :a", a=appt_id)) == 1
+
+
 def test_expired_hold_and_wrong_status_refused(api: httpx.Client, account: dict, book: Booker,
                                                db_engine: Engine) -> None:
     expired = book(account, hold_minutes=-1)

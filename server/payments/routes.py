@@ -1,7 +1,7 @@
 """Payment routes: pay for an appointment, read a payment, and the gateway's notification endpoint."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
@@ -13,6 +13,7 @@ from server.config import Settings, get_settings
 from server.db import Database
 from server.deps import ClientDep, CurrentAccount, DbDep, SessionDep, SettingsDep
 from server.errors import AppError
+from server.idempotency import IdempotencyKeyHeader, account_principal, claim
 from server.payments import service, wechatpay
 from server.payments.gateway import get_gateway
 from server.payments.models import Payment
@@ -36,14 +37,48 @@ def _prepay(payment: Payment, settings: Settings) -> PaymentPrepay:
              responses={200: {"model": PaymentPrepay,
                               "description": "The open payment already made for this appointment"}})
 def create_payment(appointment_id: AppointmentId, ctx: CurrentAccount, session: SessionDep, db: DbDep,
-                   settings: SettingsDep, response: Response) -> PaymentPrepay:
+                   settings: SettingsDep, request: Request, response: Response,
+                   idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    principal = account_principal(ctx)
+    replay = stored_answer(session, key=idempotency_key, principal=principal, request=request)
+    if replay is not None:
+        return replay
     gateway = get_gateway(db=db, settings=settings)
     if gateway is None:
         raise AppError("payment_unavailable", "在线支付暂不可用，请到医院窗口缴费", status=409)
     payment, created = service.open_payment(session, account_id=ctx.account.id, appointment_id=appointment_id,
                                             actor=ctx.actor, settings=settings)
     session.commit()
-    return prepay_answer(session, db, settings, payment=payment, created=created, response=response)
+    answer = prepay_answer(session, db, settings, payment=payment, created=created, response=response)
+    return remember_answer(session, key=idempotency_key, principal=principal, request=request,
+                           status_code=response.status_code or 201, answer=answer)
+
+
+def stored_answer(session: Session, *, key: str | None, principal: str, request: Request) -> JSONResponse | None:
+    """Opening a payment is idempotent by itself (the open payment of the appointment or prescription is
+    answered again), so the key is checked first and stored after the gateway answered: a retry with the key
+    gets the first answer (201 included); a retry without one still gets the same payment."""
+    if key is None:
+        return None
+    found = claim(session, key=key, principal=principal, request=request)
+    session.rollback()  # only a look: the work below commits in its own transactions
+    return found.replay
+
+
+def remember_answer(session: Session, *, key: str | None, principal: str, request: Request, status_code: int,
+                    answer: PaymentPrepay) -> Any:
+    if key is None:
+        return answer
+    c = claim(session, key=key, principal=principal, request=request)
+    if c.replay is not None:  # a twin with the same key answered first: the same payment, its answer
+        session.rollback()
+        return c.replay
+    try:
+        c.store(status_code, answer)
+        session.commit()
+    except AppError:  # the twin stored between our look and our insert
+        session.rollback()
+    return answer
 
 
 def prepay_answer(session: Session, db: Database, settings: Settings, *, payment: Payment, created: bool,

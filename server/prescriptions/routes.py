@@ -31,7 +31,7 @@ from server.deps import (
 from server.errors import ErrorBody, Forbidden
 from server.idempotency import IdempotencyKeyHeader, account_principal, idempotent, staff_principal
 from server.payments import service as payments
-from server.payments.routes import prepay_answer
+from server.payments.routes import prepay_answer, remember_answer, stored_answer
 from server.payments.schemas import PaymentPrepay
 from server.prescriptions import schemas, service
 from server.prescriptions.models import STATUSES
@@ -266,11 +266,17 @@ def choose_fulfilment(rx_id: IdPath, body: schemas.FulfilmentIn, request: Reques
                         **_CONFLICTS},
              summary="Pay the drug fee (after choosing pickup or delivery)")
 def pay(rx_id: IdPath, ctx: CurrentAccount, session: SessionDep, db: DbDep, settings: SettingsDep,
-        response: Response) -> PaymentPrepay:
+        request: Request, response: Response, idempotency_key: IdempotencyKeyHeader = None) -> Any:
+    principal = account_principal(ctx)
+    replay = stored_answer(session, key=idempotency_key, principal=principal, request=request)
+    if replay is not None:
+        return replay
     payment, created = payments.open_drug_payment(session, account_id=ctx.account_id, prescription_id=rx_id,
                                                   actor=ctx.actor, settings=settings)
     session.commit()
-    return prepay_answer(session, db, settings, payment=payment, created=created, response=response)
+    answer = prepay_answer(session, db, settings, payment=payment, created=created, response=response)
+    return remember_answer(session, key=idempotency_key, principal=principal, request=request,
+                           status_code=response.status_code or 201, answer=answer)
 
 
 @router.post("/appointments/{appointment_id}/rating", status_code=201, response_model=schemas.RatingPublic,

@@ -192,3 +192,66 @@ def test_open_slip_preview_reports_a_missing_font(qtbot: Any, monkeypatch: pytes
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
     assert "fonts-wqy-zenhei" in shown[0]
     assert not any(isinstance(c, PrintPreviewDialog) for c in parent.children())
+
+
+# --- any PDF: the refund receipt (A5 landscape) ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def receipt_pdf() -> bytes:
+    from workstation.services.printing.receipt import render_receipt
+    from workstation.services.printing.samples import sample_receipt
+
+    return render_receipt(sample_receipt("processing"))
+
+
+def test_open_pdf_preview_shows_a_landscape_receipt(qtbot: Any, receipt_pdf: bytes) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    dlg = print_preview.open_pdf_preview(parent, receipt_pdf, "退费凭证 R1", "退费凭证_R1.pdf")
+    assert isinstance(dlg, PrintPreviewDialog) and dlg.isVisible() and dlg.parent() is parent
+    assert dlg.width() > dlg.height()                                       # a landscape page, a wide dialog
+    qtbot.waitUntil(lambda: dlg.page_total == 1, timeout=10000)
+    pm = next(it for it in dlg.view.scene().items() if it.type() == 7).pixmap()
+    assert abs(pm.width() / pm.height() - 210 / 148) < 0.01
+    assert dlg._suggested_name == "退费凭证_R1.pdf" and "R1" in dlg.windowTitle()
+    dlg.close()
+
+
+def test_receipt_prints_on_a5_landscape(qapp: Any, receipt_pdf: bytes, tmp_path: Path) -> None:
+    from PySide6.QtGui import QPageLayout, QPageSize
+
+    out = tmp_path / "receipt.pdf"
+    printer = pdf_printer(out)
+    prepare_printer(printer, receipt_pdf)
+    layout = printer.pageLayout()
+    assert layout.pageSize().id() == QPageSize.PageSizeId.A5
+    assert layout.orientation() == QPageLayout.Orientation.Landscape
+    assert print_pdf(receipt_pdf, printer) == 1
+    pages, (w, h), img = read_back(out)
+    assert pages == 1
+    assert abs(w - 595.3) < 3 and abs(h - 419.5) < 3                        # A5 landscape, printed 1:1
+    dark = sum(1 for x in range(0, img.width, 2) for y in range(0, img.height, 2) if sum(img.getpixel((x, y))) < 200)
+    assert dark > 500
+
+
+def test_open_rendered_preview_renders_on_a_worker_and_reports_errors(qtbot: Any, receipt_pdf: bytes) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    print_preview.open_rendered_preview(lambda: receipt_pdf, title="退费凭证 R1", suggested_name="退费凭证_R1.pdf",
+                                        parent=parent, on_error=lambda exc: pytest.fail(str(exc)))
+    qtbot.waitUntil(lambda: any(isinstance(c, PrintPreviewDialog) and c.page_total == 1
+                                for c in parent.children()), timeout=15000)
+    errors: list[BaseException] = []
+
+    def broken() -> bytes:
+        raise ValueError("a rejected refund has no receipt")
+
+    print_preview.open_rendered_preview(broken, title="x", suggested_name="x.pdf", parent=parent,
+                                        on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=10000)
+    assert "rejected" in str(errors[0])
+    assert sum(isinstance(c, PrintPreviewDialog) for c in parent.children()) == 1

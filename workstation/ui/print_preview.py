@@ -1,5 +1,5 @@
-"""Print preview for generated PDFs (the prescription slip; issue 6's refund receipts): the pages as they will
-print, then 打印… (Qt's print dialog), 另存为 PDF… or 关闭.
+"""Print preview for generated PDFs (the prescription slip, the refund receipt, any other): the pages as they
+will print, then 打印… (Qt's print dialog), 另存为 PDF… or 关闭.
 
 Pages are rendered with pypdfium2 on a worker (through the PDF viewer's lock: PDFium is not thread-safe) and
 painted onto the QPrinter at the printer's resolution, 1:1 when the paper is large enough (an A5 slip on A5
@@ -7,13 +7,19 @@ paper prints at its legal size), scaled down to fit otherwise, never up.
 
 Entry points for the windows::
 
-    open_slip_preview(slip_data, parent=self)          # SlipData dict from GET /staff/prescriptions/{id}/slip
-    PrintPreviewDialog(pdf, title=..., suggested_name=..., parent=self).show()
-    print_pdf(pdf, printer)                            # headless: any configured QPrinter
+    open_pdf_preview(self, pdf, title, suggested_name)    # any rendered PDF: the dialog, shown
+    open_rendered_preview(render, title=..., suggested_name=..., parent=self, on_error=...)
+                                                          # render() -> bytes on a worker, then the dialog
+    open_slip_preview(slip_data, parent=self)             # SlipData dict from GET /staff/prescriptions/{id}/slip
+    print_pdf(pdf, printer)                               # headless: any configured QPrinter
+
+A refund receipt: ``open_rendered_preview(lambda: render_receipt(data), title=f"退费凭证 {data.receipt_no}",
+suggested_name=data.filename, parent=self, on_error=...)`` with ``data = ReceiptData.from_refund(...)``
+(services/printing/receipt.py).
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,8 @@ from workstation.ui.i18n import LanguageAware
 PREVIEW_DPI = 144.0
 MAX_PRINT_DPI = 600.0       # an A5 page at 600 dpi is a 52 MB bitmap; more buys nothing on paper
 PAGE_GAP = 24.0
+PORTRAIT_SIZE = (720, 900)     # the dialog's first size: a portrait page (the A5 slip) or a landscape one
+LANDSCAPE_SIZE = (980, 760)    # (the A5-landscape refund receipt)
 
 
 def page_sizes_pt(pdf: bytes) -> list[tuple[float, float]]:
@@ -76,12 +84,13 @@ def printer_dpi(printer: QPrinter) -> float:
 
 def prepare_printer(printer: QPrinter, pdf: bytes) -> None:
     """Before the print dialog: the paper size and orientation of the PDF's first page, no margins (the page
-    carries its own), so the dialog proposes A5 for a slip."""
+    carries its own), so the dialog proposes A5 for a slip and A5 landscape for a refund receipt."""
     sizes = page_sizes_pt(pdf)
     if not sizes:
         return
     w, h = sizes[0]
-    size = QPageSize(QSizeF(w, h), QPageSize.Unit.Point, "", QPageSize.SizeMatchPolicy.FuzzyMatch)
+    # paper sizes are named portrait (A5 is 148 × 210): a landscape page is that paper turned, not a custom size
+    size = QPageSize(QSizeF(min(w, h), max(w, h)), QPageSize.Unit.Point, "", QPageSize.SizeMatchPolicy.FuzzyMatch)
     orientation = QPageLayout.Orientation.Landscape if w > h else QPageLayout.Orientation.Portrait
     printer.setPageLayout(QPageLayout(size, orientation, QMarginsF(0, 0, 0, 0), QPageLayout.Unit.Millimeter))
     printer.setFullPage(True)
@@ -120,6 +129,16 @@ def print_pdf(pdf: bytes, printer: QPrinter) -> int:
     return paint_pages(printer, images, page_sizes_pt(pdf))
 
 
+def _landscape(pdf: bytes) -> bool:
+    """Whether the first page is wider than tall (False for a document PDFium cannot read: the worker reports
+    that)."""
+    try:
+        sizes = page_sizes_pt(pdf)
+    except pdfium.PdfiumError:
+        return False
+    return bool(sizes) and sizes[0][0] > sizes[0][1]
+
+
 class PrintPreviewDialog(LanguageAware, QDialog):
     """The pages, with 打印… / 另存为 PDF… / 关闭. Non-modal; deletes itself when closed."""
 
@@ -132,7 +151,7 @@ class PrintPreviewDialog(LanguageAware, QDialog):
         super().__init__(parent)
         self.setObjectName("PrintPreviewDialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.resize(720, 900)
+        self.resize(*(LANDSCAPE_SIZE if _landscape(pdf) else PORTRAIT_SIZE))
         self._pdf = pdf
         self._title = title
         self._suggested_name = suggested_name
@@ -284,6 +303,25 @@ class PrintPreviewDialog(LanguageAware, QDialog):
             self.lbl_status.setText(self.tr("%n page(s)", "", self._pages))
 
 
+def open_pdf_preview(parent: QWidget | None, pdf: bytes, title: str,
+                     suggested_name: str = "document.pdf") -> PrintPreviewDialog:
+    """Open the print preview of an already rendered PDF (non-modal, deletes itself when closed) and return it.
+    ``title`` names the document in the window title and to the printer; ``suggested_name`` is what 另存为 PDF…
+    proposes."""
+    dlg = PrintPreviewDialog(pdf, title=title, suggested_name=suggested_name, parent=parent)
+    dlg.show()
+    return dlg
+
+
+def open_rendered_preview(render: Callable[[], bytes], *, title: str, suggested_name: str, parent: QWidget,
+                          on_error: Callable[[BaseException], Any]) -> Op[Any]:
+    """Run ``render`` (a document renderer: ``render_slip``, ``render_receipt``…) on a worker, then open the print
+    preview of what it made; ``on_error(exc)`` on the GUI thread when it raises (a missing font, bad data).
+    Returns the running Op."""
+    return Op(render, parent=parent).success(
+        lambda pdf: open_pdf_preview(parent, pdf, title, suggested_name)).failure(on_error).run()
+
+
 def open_slip_preview(slip: Mapping[str, Any], *, parent: QWidget) -> Op[Any]:
     """Render the slip (``SlipData`` of ``GET /staff/prescriptions/{id}/slip``) on a worker and open the print
     preview; a missing font or bad data is shown in a message box. Returns the running Op."""
@@ -292,13 +330,10 @@ def open_slip_preview(slip: Mapping[str, Any], *, parent: QWidget) -> Op[Any]:
     data = dict(slip)
     title = f"{data.get('title') or '处方笺'} {data.get('no') or ''}".strip()
 
-    def show(pdf: bytes) -> None:
-        dlg = PrintPreviewDialog(pdf, title=title, suggested_name=slip_filename(data), parent=parent)
-        dlg.show()
-
     def fail(exc: BaseException) -> None:
         QMessageBox.warning(parent, QCoreApplication.translate("PrintPreview", "Prescription slip"),
                             QCoreApplication.translate("PrintPreview", "The slip could not be prepared: %1")
                             .replace("%1", str(exc)))
 
-    return Op(lambda: render_slip(data), parent=parent).success(show).failure(fail).run()
+    return open_rendered_preview(lambda: render_slip(data), title=title, suggested_name=slip_filename(data),
+                                 parent=parent, on_error=fail)

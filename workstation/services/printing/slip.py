@@ -19,26 +19,41 @@ More drug groups than fit on one sheet continue on further sheets, each a comple
 from __future__ import annotations
 
 import io
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from reportlab import rl_config
-from reportlab.lib.colors import Color, HexColor
+from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from workstation.services.printing.fonts import cjk_font_name
+from workstation.services.printing.layout import (
+    CHINA_TZ,
+    INK,
+    MUTED,
+    NO_LINE_START,
+    RULE,
+    WHITE,
+    Pen,
+    date_document,
+    fit_size,
+    font,
+    rendering,
+    text_width,
+    time_label,
+    wrap,
+)
+from workstation.services.printing.money import yuan
 from workstation.services.printing.qr import qr_modules
+
+# the shared helpers (layout.py, money.py) that callers and tests have always imported from here
+__all__ = ["CHINA_TZ", "INK", "MUTED", "NO_LINE_START", "RULE", "WHITE", "fit_size", "qr_modules", "render_slip",
+           "signed_at_label", "slip_filename", "wrap", "yuan"]
 
 PAGE_W, PAGE_H = A5                       # 148 × 210 mm
 MARGIN = 10 * mm
 LEFT, RIGHT = MARGIN, PAGE_W - MARGIN
-CHINA_TZ = timezone(timedelta(hours=8))   # no daylight saving: a fixed offset is exact
 
 # paper tint per slip type (处方管理办法, annex 处方标准): None = white paper
 SLIP_TINTS: dict[str, str | None] = {
@@ -51,11 +66,6 @@ SLIP_TINTS: dict[str, str | None] = {
 DEFAULT_MARKS = {"ordinary": "普通", "emergency": "急诊", "paediatric": "儿科", "narcotic": "麻、精一",
                  "psychotropic_1": "麻、精一"}
 
-INK = HexColor("#111111")
-MUTED = HexColor("#555555")
-RULE = HexColor("#333333")
-WHITE = Color(1, 1, 1)
-
 # the drug table's columns, as x offsets from LEFT
 COL_NAME = 8 * mm
 COL_STRENGTH = 66 * mm
@@ -63,27 +73,9 @@ COL_FORM = 88 * mm
 NAME_WIDTH = COL_STRENGTH - COL_NAME - 3 * mm
 
 
-def yuan(fen: int | None) -> str:
-    """Integer fen → "¥123.45" (exact: no float on the way)."""
-    if fen is None:
-        return "—"
-    fen = int(fen)
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}¥{fen // 100}.{fen % 100:02d}"
-
-
 def signed_at_label(value: str | None) -> str:
     """An ISO timestamp → "2026-11-26 10:31" in China time (as given when it carries no offset)."""
-    if not value:
-        return ""
-    try:
-        dt = datetime.fromisoformat(value)  # Python 3.11 reads a trailing "Z"
-    except ValueError:
-        return value
-    if dt.tzinfo is not None:
-        dt = dt.astimezone(CHINA_TZ)
-    return dt.strftime("%Y-%m-%d %H:%M")
+    return time_label(value)
 
 
 def slip_filename(data: Mapping[str, Any]) -> str:
@@ -92,156 +84,9 @@ def slip_filename(data: Mapping[str, Any]) -> str:
     return f"{data.get('title') or '处方笺'}_{no}.pdf"
 
 
-# --- text helpers -------------------------------------------------------------------------------------------------
-
-_font_override: str | None = None   # set only under _render_lock, by render_slip(font_name=...)
-
-
-def _font() -> str:
-    return _font_override or cjk_font_name()
-
-
-def _latin(text: str) -> str:
-    """Under a standard-font override (the benchmark's baseline) every non-ASCII character becomes "X": the
-    same number of strings and characters, none that Helvetica lacks."""
-    return "".join(ch if ch.isascii() else "X" for ch in text) if _font_override else text
-
-
-def _width(text: str, size: float) -> float:
-    return stringWidth(_latin(text), _font(), size)
-
-
-# closing punctuation never starts a line (避头点): it hangs past the margin instead, by less than one character
-NO_LINE_START = frozenset("，。、；：？！）》」』】〕”’,.;:?!)]%")
-
-
-def wrap(text: str, size: float, width: float) -> list[str]:
-    """Break ``text`` into lines no wider than ``width``: between any two CJK characters, and at spaces for Latin
-    runs (a word longer than the line is broken where it must be); closing punctuation stays on its line."""
-    font = _font()
-    lines: list[str] = []
-    for para in _latin(text or "").splitlines() or [""]:
-        line, line_w = "", 0.0
-        i = 0
-        while i < len(para):
-            ch = para[i]
-            if ch.isascii() and not ch.isspace():          # take a whole Latin word at once
-                j = i
-                while j < len(para) and para[j].isascii() and not para[j].isspace():
-                    j += 1
-                token = para[i:j]
-            else:
-                j, token = i + 1, ch
-            w = stringWidth(token, font, size)
-            if line_w + w <= width or not line or token in NO_LINE_START:
-                if line_w + w > width and len(token) > 1:   # a word wider than an empty line: split it
-                    for c in token:
-                        cw = stringWidth(c, font, size)
-                        if line and line_w + cw > width:
-                            lines.append(line)
-                            line, line_w = "", 0.0
-                        line += c
-                        line_w += cw
-                else:
-                    line += token
-                    line_w += w
-                i = j
-                continue
-            lines.append(line.rstrip())
-            line, line_w = "", 0.0
-            if token.isspace():
-                i = j
-        lines.append(line.rstrip())
-    return lines
-
-
-def fit_size(text: str, size: float, width: float, *, minimum: float) -> float:
-    """The largest font size ≤ ``size`` (down to ``minimum``) at which ``text`` fits ``width``."""
-    w = _width(text, size)
-    if w <= width:
-        return size
-    return max(minimum, size * width / w)
-
-
-class _Pen:
-    """Small drawing vocabulary over a reportlab canvas, in points, y measured from the top of the page."""
-
-    def __init__(self, c: Canvas) -> None:
-        self.c = c
-        self.font = _font()
-        self._fill: Color | None = None     # the fill colour in force (graphics state): set only when it changes
-
-    def new_page(self) -> None:
-        self._fill = None                   # showPage resets the graphics state
-
-    def _set_fill(self, color: Color) -> None:
-        if self._fill is not color:
-            self.c.setFillColor(color)
-            self._fill = color
-
-    def text(self, x: float, top: float, text: str, size: float, *, anchor: str = "left", bold: bool = False,
-             color: Color = INK, char_space: float = 0.0) -> float:
-        """Draw ``text`` with its baseline at ``top`` (from the page's top); returns its width."""
-        c = self.c
-        text = _latin(text)
-        w = _width(text, size) + char_space * max(len(text) - 1, 0)
-        x0 = x - w if anchor == "right" else x - w / 2 if anchor == "centre" else x
-        # Tc and Tr are graphics state, which outlives BT/ET (and reportlab emits "0 Tr" only when it thinks the
-        # mode changed): bold or letter-spaced text goes inside q/Q, or every later string would inherit it
-        special = bold or bool(char_space)
-        if special:
-            c.saveState()
-            c.setFillColor(color)           # restored with the rest by restoreState
-        else:
-            self._set_fill(color)
-        t = c.beginText(x0, PAGE_H - top)
-        t.setFont(self.font, size)
-        if char_space:
-            t.setCharSpace(char_space)
-        if bold:                                            # the font has no bold face: fill + thin stroke
-            c.setStrokeColor(color)
-            c.setLineWidth(size * 0.035)
-            t.setTextRenderMode(2)
-        t.textOut(text)
-        c.drawText(t)
-        if special:
-            c.restoreState()
-        return w
-
-    def line(self, x1: float, top1: float, x2: float, top2: float, *, width: float = 0.6,
-             color: Color = RULE, dash: Sequence[float] | None = None) -> None:
-        c = self.c
-        c.setStrokeColor(color)
-        c.setLineWidth(width)
-        c.setDash(list(dash) if dash else [])
-        c.line(x1, PAGE_H - top1, x2, PAGE_H - top2)
-        if dash:
-            c.setDash([])
-
-    def rect(self, x: float, top: float, w: float, h: float, *, stroke: Color | None = RULE, fill: Color | None = None,
-             width: float = 0.6) -> None:
-        c = self.c
-        if fill is not None:
-            self._set_fill(fill)
-        if stroke is not None:
-            c.setStrokeColor(stroke)
-            c.setLineWidth(width)
-        c.rect(x, PAGE_H - top - h, w, h, stroke=int(stroke is not None), fill=int(fill is not None))
-
-    def field(self, x: float, top: float, label: str, value: str, width: float, *, size: float = 9.5,
-              value_size: float | None = None) -> None:
-        """"label：value" with the value on an underline that runs to ``x + width`` (a form's blank)."""
-        lw = self.text(x, top, label, size, color=MUTED)
-        vx = x + lw + 1 * mm
-        room = x + width - vx - 1 * mm
-        vs = fit_size(value, value_size or size + 0.5, room, minimum=6.5)
-        self.text(vx, top, value, vs)
-        self.line(vx - 0.5 * mm, top + 1.4 * mm, x + width, top + 1.4 * mm, width=0.4, color=MUTED)
-
-
 # --- the QR code --------------------------------------------------------------------------------------------------
 
-def draw_qr(pen: _Pen, value: str, x: float, top: float, size: float) -> None:
+def draw_qr(pen: Pen, value: str, x: float, top: float, size: float) -> None:
     """The QR code in a white square of side ``size`` (quiet zone of 2 modules included — the white square and
     the sheet's margin around it make up the rest); dark runs of each row drawn as one path, which keeps the
     PDF small and the drawing fast."""
@@ -265,7 +110,7 @@ def draw_qr(pen: _Pen, value: str, x: float, top: float, size: float) -> None:
                 col += 1
     c = pen.c
     c.saveState()
-    c.translate(x + quiet * module, PAGE_H - top - quiet * module)
+    c.translate(x + quiet * module, pen.page_h - top - quiet * module)
     c.scale(module, -module)
     c.setFillColor(INK)
     c.addLiteral("\n".join(ops) + "\nf")
@@ -278,7 +123,7 @@ def draw_qr(pen: _Pen, value: str, x: float, top: float, size: float) -> None:
 class _Block:
     """One item of the Rp area: a drug group or the notes; drawn at a given top, ``height`` points tall."""
     height: float
-    draw: Callable[[_Pen, float], None]
+    draw: Callable[[Pen, float], None]
 
 
 HEADER_TOP = 8 * mm
@@ -302,7 +147,7 @@ def _drug_block(index: int, line: Mapping[str, Any]) -> _Block:
     first = 5.2 * mm
     height = first + len(dir_lines) * 4.6 * mm + 2.6 * mm
 
-    def draw(pen: _Pen, top: float) -> None:
+    def draw(pen: Pen, top: float) -> None:
         base = top + 4.2 * mm
         pen.text(LEFT + COL_NAME - 2.4 * mm, base, f"{index}.", RP_SIZE, anchor="right")
         pen.text(LEFT + COL_NAME, base, name, name_size, bold=True)
@@ -322,7 +167,7 @@ def _notes_block(notes: str) -> _Block:
     lines = wrap(f"备注：{notes}", 8.5, RIGHT - LEFT - COL_NAME - 2 * mm)
     height = len(lines) * 4.2 * mm + 2 * mm
 
-    def draw(pen: _Pen, top: float) -> None:
+    def draw(pen: Pen, top: float) -> None:
         y = top + 3.6 * mm
         for ln in lines:
             pen.text(LEFT + COL_NAME, y, ln, 8.5, color=MUTED)
@@ -331,7 +176,7 @@ def _notes_block(notes: str) -> _Block:
     return _Block(height, draw)
 
 
-def _front_matter(pen: _Pen, data: Mapping[str, Any]) -> float:
+def _front_matter(pen: Pen, data: Mapping[str, Any]) -> float:
     """前记; returns the top of the Rp area."""
     patient = data.get("patient") or {}
     width = RIGHT - LEFT
@@ -351,7 +196,7 @@ def _front_matter(pen: _Pen, data: Mapping[str, Any]) -> float:
     top += ROW
     # the diagnosis may be long ("E11.9 2型糖尿病；I10 原发性高血压；…"): wrapped, every line underlined
     label = "临床诊断："
-    lw = _width(label, 9.5)
+    lw = text_width(label, 9.5)
     diag_lines = wrap(str(data.get("diagnosis") or ""), 10, width - lw - 2 * mm)
     pen.text(LEFT, top, label, 9.5, color=MUTED)
     for i, dl in enumerate(diag_lines[:3]):
@@ -367,7 +212,7 @@ def _front_matter(pen: _Pen, data: Mapping[str, Any]) -> float:
     return top
 
 
-def _header(pen: _Pen, data: Mapping[str, Any], *, page: int, pages: int) -> None:
+def _header(pen: Pen, data: Mapping[str, Any], *, page: int, pages: int) -> None:
     centre = PAGE_W / 2
     hospital = str(data.get("hospital") or "")
     hs = fit_size(hospital, 14, RIGHT - LEFT - 2 * QR_SIZE - 6 * mm, minimum=9)
@@ -393,7 +238,7 @@ def _header(pen: _Pen, data: Mapping[str, Any], *, page: int, pages: int) -> Non
                  anchor="centre", color=MUTED)
 
 
-def _footer(pen: _Pen, data: Mapping[str, Any], *, last: bool) -> None:
+def _footer(pen: Pen, data: Mapping[str, Any], *, last: bool) -> None:
     """后记: signature and amount, the four pharmacists' boxes, the validity."""
     top = PAGE_H - MARGIN - FOOTER_H
     pen.line(LEFT, top, RIGHT, top, width=1.0)
@@ -439,9 +284,6 @@ def _paginate(blocks: list[_Block], room: float) -> list[list[_Block]]:
     return pages
 
 
-_render_lock = threading.Lock()
-
-
 def render_slip(data: Mapping[str, Any], *, font_name: str | None = None) -> bytes:
     """The slip as PDF bytes. ``data`` is a ``SlipData`` dict (docs/api-contract.md). Thread-safe (reportlab's
     shared font state is guarded); call it off the GUI thread — it takes 10–15 ms warm, ~0.2 s the first
@@ -449,32 +291,20 @@ def render_slip(data: Mapping[str, Any], *, font_name: str | None = None) -> byt
 
     ``font_name``: another registered reportlab font instead of the CJK TrueType one; only the ``slip_render``
     benchmark's baseline uses it (Latin text in Helvetica, nothing embedded)."""
-    global _font_override
-    if font_name is None:
-        cjk_font_name()  # parse/register the font before taking the lock (it has its own)
-    with _render_lock:
-        # no ASCII85 on top of Flate (it makes a stream 25 % bigger and is encoded in pure Python); restored after,
-        # as rl_config is reportlab's process-wide setting
-        saved = rl_config.useA85
-        rl_config.useA85 = 0
-        _font_override = font_name
-        try:
-            return _render(data)
-        finally:
-            rl_config.useA85 = saved
-            _font_override = None
+    with rendering(font_name):
+        return _render(data)
 
 
 def _render(data: Mapping[str, Any]) -> bytes:
     buf = io.BytesIO()
-    c = Canvas(buf, pagesize=A5, invariant=True, pageCompression=1, initialFontName=_font(),
+    c = Canvas(buf, pagesize=A5, invariant=True, pageCompression=1, initialFontName=font(),
                initialFontSize=10)
     c.setTitle(f"{data.get('title') or '处方笺'} {data.get('no') or ''}".strip())
     c.setAuthor(str(data.get("hospital") or ""))
     c.setSubject(str(data.get("verify_url") or ""))
     c.setCreator("clinic workstation")
-    _date_document(c, data.get("signed_at"))
-    pen = _Pen(c)
+    date_document(c, data.get("signed_at"))
+    pen = Pen(c, PAGE_H)
 
     blocks = [_drug_block(i + 1, line) for i, line in enumerate(data.get("lines") or [])]
     if data.get("notes"):
@@ -508,41 +338,19 @@ def _render(data: Mapping[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def _date_document(c: Canvas, signed_at: str | None) -> None:
-    """The PDF's CreationDate/ModDate: when the doctor signed (invariant mode would say 2000-01-01), in China
-    time — still deterministic, the same slip gives the same bytes. reportlab has no public setter, so its
-    document's time stamp is replaced; left at reportlab's if its internals change."""
-    if not signed_at:
-        return
-    try:
-        dt = datetime.fromisoformat(signed_at)
-    except ValueError:
-        return
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=CHINA_TZ)
-    dt = dt.astimezone(CHINA_TZ)
-    ts = getattr(getattr(c, "_doc", None), "_timeStamp", None)
-    if ts is None or not hasattr(ts, "YMDhms"):
-        return
-    ts.t = dt.timestamp()
-    ts.lt = dt.timetuple()
-    ts.YMDhms = tuple(ts.lt)[:6]
-    ts.dhh, ts.dmm, ts.tzname = 8, 0, "CST"
-
-
 def _measure_front(data: Mapping[str, Any]) -> float:
     """Where ``_front_matter`` will end (it only grows with the diagnosis' line count)."""
-    lw = _width("临床诊断：", 9.5)
+    lw = text_width("临床诊断：", 9.5)
     n = min(len(wrap(str(data.get("diagnosis") or ""), 10, RIGHT - LEFT - lw - 2 * mm)), 3)
     return FRONT_TOP + 4 * ROW + (n - 1) * 5.2 * mm + 3.4 * mm
 
 
-def _blank_below(pen: _Pen, top: float, bottom: float) -> None:
+def _blank_below(pen: Pen, top: float, bottom: float) -> None:
     """"以下空白" and the diagonal line through the unused space, so nothing can be added after signing."""
     y = top + 1.5 * mm
     if bottom - y < 8 * mm:
         pen.text(PAGE_W / 2, bottom - 1 * mm, "（以下空白）", 8.5, anchor="centre", color=MUTED)
         return
     pen.text(LEFT + COL_NAME, y + 3.5 * mm, "以下空白", 8.5, color=MUTED)
-    pen.line(LEFT + COL_NAME + _width("以下空白", 8.5) + 2 * mm, y + 2.2 * mm, RIGHT - 2 * mm, bottom - 1 * mm,
+    pen.line(LEFT + COL_NAME + text_width("以下空白", 8.5) + 2 * mm, y + 2.2 * mm, RIGHT - 2 * mm, bottom - 1 * mm,
              width=0.8, color=RULE)
