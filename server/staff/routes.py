@@ -29,7 +29,8 @@ StaffId = Annotated[int, Path(ge=1, le=MAX_ID, description="Staff account id")]
 def login(body: LoginIn, db: DbDep, client: ClientDep, settings: SettingsDep) -> LoginOut:
     result = service.login(db=db, username=body.username, password=body.password, client=client)
     return LoginOut(token=result.token, staff=StaffPublic.model_validate(result.staff),
-                    idle_timeout_s=settings.staff_session_idle_s, expires_at=result.expires_at)
+                    idle_timeout_s=settings.staff_session_idle_s, expires_at=result.expires_at,
+                    hospital=settings.hospital_name)
 
 
 @router.post("/staff/auth/logout", status_code=204, summary="Log out (ends this session and its event stream)")

@@ -75,6 +75,7 @@ class LoginOut(BaseModel):
     staff: StaffPublic
     idle_timeout_s: int = Field(description="A session unused this long ends; log in again")
     expires_at: dt.datetime = Field(description="The session ends at this time however it is used")
+    hospital: str = Field("", description="The hospital's name, as printed on slips and refund receipts")
 
 
 class StaffAdminPublic(StaffPublic):

@@ -49,6 +49,7 @@ from tests.workstation_helpers import V1, new_key
 from workstation.models.money import yuan, yuan_text
 from workstation.services.refund_export import HEADERS
 from workstation.ui.clerk import TAB_EXCEPTIONS, TAB_RECONCILIATION, TAB_SEARCH, ClerkWindow
+from workstation.ui.print_preview import PrintPreviewDialog
 from workstation.ui.refunds.dialogs import ConfirmDialog, RefundReasonDialog, RejectDialog
 
 __all__ = ["controllers"]
@@ -318,18 +319,16 @@ def test_search_and_a_window_refund_that_a_double_click_cannot_repeat(
     assert replay["id"] == refunds[0]["id"]
     assert len(refunds_of(api, clerk, appointment_id=b["id"])) == 1
 
-    # the receipt of the refund opens in the print preview
-    if w.printing is not None:
-        from workstation.ui.print_preview import PrintPreviewDialog
-
-        qtbot.waitUntil(lambda: w.search_page.detail.selected_refund() is not None, timeout=T)
-        assert w.search_page.detail.btn_print.isEnabled()
-        w.search_page.detail.btn_print.click()
-        qtbot.waitUntil(lambda: visible(PrintPreviewDialog) is not None, timeout=T)
-        preview = visible(PrintPreviewDialog)
-        assert refunds[0]["out_refund_no"] in preview.windowTitle()
-        qtbot.waitUntil(lambda: preview.page_total == 1, timeout=T)
-        preview.close()
+    # the receipt of the refund opens in the print preview, with the hospital's name from the server
+    assert w.printing is not None and w.hospital_name()
+    qtbot.waitUntil(lambda: w.search_page.detail.selected_refund() is not None, timeout=T)
+    assert w.search_page.detail.btn_print.isEnabled()
+    w.search_page.detail.btn_print.click()
+    qtbot.waitUntil(lambda: visible(PrintPreviewDialog) is not None, timeout=T)
+    preview = visible(PrintPreviewDialog)
+    assert refunds[0]["out_refund_no"] in preview.windowTitle()
+    qtbot.waitUntil(lambda: preview.page_total == 1, timeout=T)
+    preview.close()
 
 
 def test_a_drug_fee_refund_from_the_search(live_server: LiveServer, api: httpx.Client, db_engine: Engine,
@@ -404,6 +403,14 @@ def test_an_exception_is_sent_again_and_the_day_reconciles(
              what="the refund sent again to be refunded")
     again = refunds_of(api, clerk, appointment_id=b["id"])
     assert len(again) == 1 and again[0]["out_refund_no"] == r.json()["out_refund_no"]
+    # a refund that needs nothing more: the server's refusal reaches the clerk in its own (Chinese) words
+    refused: list[Any] = []
+    w.hub.sig_outbox_item.connect(lambda item: refused.append(item) if item.state == "failed" else None)
+    w.retry(refund_id)
+    qtbot.waitUntil(lambda: bool(refused), timeout=T)
+    assert refused[0].kind == "refund_retry" and any("\u4e00" <= ch <= "\u9fff" for ch in refused[0].last_error)
+    qtbot.waitUntil(lambda: refused[0].last_error in w.statusBar().currentMessage(), timeout=T)
+    assert not w.is_acting(f"refund:{refund_id}")
 
     # 对账: today's payments and refunds with their totals, and the CSV read back
     w.tabs.setCurrentIndex(TAB_RECONCILIATION)

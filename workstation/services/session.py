@@ -36,6 +36,7 @@ class UserSession(QObject):
         self.api = ApiClient(self.base_url, on_session_expired=hub.session_expired)
         self.staff: dict[str, Any] | None = None
         self.idle_timeout_s: int | None = None
+        self.hospital = ""  # the hospital's name (printed documents), from the sign-in
         self.store: Store | None = None
         self.outbox: Outbox | None = None
         self.stream: EventStream | None = None
@@ -64,6 +65,7 @@ class UserSession(QObject):
         body = self.api.login(username, password)
         self.staff = body["staff"]
         self.idle_timeout_s = body.get("idle_timeout_s")
+        self.hospital = str(body.get("hospital") or "")
         self.expired = False
         self.store = Store.for_user(server_url=self.base_url, username=username, base_dir=self.data_dir)
         self.outbox = Outbox(store=self.store, api=self.api, hub=self.hub)

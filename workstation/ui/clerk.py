@@ -546,9 +546,8 @@ class ClerkWindow(StaffWindow):
             lambda exc: detail.show_action_error(getattr(exc, "message", None) or str(exc))).run()
 
     def hospital_name(self) -> str:
-        """The hospital printed on the receipt: the server's word when the sign-in carries it, else this
-        workstation's setting (the staff API does not name the hospital yet)."""
-        return str(self.staff.get("hospital") or getattr(self.settings, "hospital_name", "") or "")
+        """The hospital printed on the receipt: the server's name for it, told at sign-in."""
+        return str(getattr(self.session, "hospital", "") or "")
 
     # --- dialogs and states ----------------------------------------------------------------------------------------
 
