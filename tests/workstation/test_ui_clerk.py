@@ -404,6 +404,7 @@ def test_an_exception_is_sent_again_and_the_day_reconciles(
     again = refunds_of(api, clerk, appointment_id=b["id"])
     assert len(again) == 1 and again[0]["out_refund_no"] == r.json()["out_refund_no"]
     # a refund that needs nothing more: the server's refusal reaches the clerk in its own (Chinese) words
+    qtbot.waitUntil(lambda: not w.is_acting(f"refund:{refund_id}"), timeout=T)  # the first retry's answer is in
     refused: list[Any] = []
     w.hub.sig_outbox_item.connect(lambda item: refused.append(item) if item.state == "failed" else None)
     w.retry(refund_id)
