@@ -165,6 +165,18 @@ def column_name(key: str) -> str:
     return names.get(key, key)
 
 
+def gateway_status_label(gateway_status: str) -> str:
+    """The payment gateway's word on a refund (WeChat Pay's refund_status), for the clerk."""
+    labels = {
+        "": translate("RefundModels", "Not yet accepted"),
+        "PROCESSING": translate("RefundModels", "Processing"),
+        "SUCCESS": translate("RefundModels", "Paid back"),
+        "ABNORMAL": translate("RefundModels", "Abnormal: could not be paid back"),
+        "CLOSED": translate("RefundModels", "Closed"),
+    }
+    return labels.get(gateway_status, gateway_status)
+
+
 def gateway_answer(r: dict[str, Any]) -> str:
     """What went wrong with a refund, in the clerk's words when the gateway said no more than its status."""
     if r.get("last_error"):

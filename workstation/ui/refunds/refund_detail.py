@@ -16,6 +16,7 @@ from workstation.models.refunds import (
     APPLICATIONS,
     appointment_status_label,
     full_time,
+    gateway_status_label,
     purpose_label,
     refund_path_label,
     refund_status_label,
@@ -177,7 +178,7 @@ class RefundDetailPanel(LanguageAware, QWidget):
             "reviewer": str(r.get("reviewer_name") or "") or "—",
             "submitted": full_time(r.get("submitted_at")) or "—",
             "refunded_at": full_time(r.get("refunded_at")) or "—",
-            "gateway": str(r.get("gateway_status") or "") or "—",
+            "gateway": gateway_status_label(str(r.get("gateway_status") or "")),
             "attempts": str(int(r.get("query_attempts") or 0)),
         })
         # what the gateway did means nothing before a refund was sent
