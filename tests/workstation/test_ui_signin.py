@@ -50,7 +50,7 @@ def test_sign_out_returns_to_the_sign_in_window(live_server: LiveServer, control
                                                 qtbot: Any) -> None:
     c = controllers.new(server_url=live_server.base_url)
     window = controllers.sign_in(c, "clerk", DEMO_STAFF_PASSWORD)
-    window.btn_sign_out.click()
+    window.act_sign_out.trigger()  # 工作站 → 退出登录 (every role's window has it)
     qtbot.waitUntil(lambda: c.signin is not None and c.window is None, timeout=10000)
     assert not shiboken6.isValid(window) or not window.isVisible()
 
