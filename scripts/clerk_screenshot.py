@@ -16,8 +16,9 @@ book and pay through the sandbox gateway. Then:
 
 What no route can do is arranged in the database, as the tests do: the applicants' visits are moved into the
 past (a visit's time cannot pass in a screenshot script's minute), and their applications backdated so the
-queue's waiting clock shows realistic times. Then it signs in as ``clerk`` and saves one picture per tab:
-clerk_applications.png, clerk_search.png, clerk_exceptions.png, clerk_reconciliation.png.
+queue's waiting clock shows realistic times. Then it signs in as ``clerk`` and saves one picture per tab —
+clerk_applications.png, clerk_search.png, clerk_exceptions.png, clerk_reconciliation.png — and the print preview
+of the searched refund's receipt (clerk_receipt_preview.png).
 """
 from __future__ import annotations
 
@@ -237,6 +238,14 @@ def shoot(base_url: str, out: Path, *, language: str, mobile: str, size: tuple[i
     w.search_page.results.select_row(refunded)
     sh.spin(3, lambda: w.search_page.detail.selected_refund() is not None)
     sh.save(w, f"clerk_search{suffix}.png")
+    if w.search_page.detail.btn_print.isEnabled():  # the refund receipt, as the clerk hands it over
+        from workstation.ui.print_preview import PrintPreviewDialog
+
+        w.search_page.detail.btn_print.click()
+        sh.spin(10, lambda: any(d.isVisible() and d.page_total for d in w.findChildren(PrintPreviewDialog)))
+        preview = next(d for d in w.findChildren(PrintPreviewDialog) if d.isVisible())
+        sh.save(preview, f"clerk_receipt_preview{suffix}.png")
+        preview.close()
 
     w.tabs.setCurrentIndex(TAB_EXCEPTIONS)
     w.exceptions_view.select_row(0)
