@@ -4,7 +4,6 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 # typed text on one line: no control characters (PostgreSQL cannot even store NUL)
 LINE = r"^[^\x00-\x1f\x7f]*$"
 

@@ -481,7 +481,7 @@ def _yuan(fen: int) -> str:
 
 
 def _sms_about(session: Session, appt: Appointment | None, account_id: int) -> tuple[str, str] | None:
-    """(mobile, "【医院】张三您好，您预约的内分泌科王医生5月20日 09:00的在线复诊") for a refund's SMS."""
+    """(mobile, "【医院】张三您好，您预约的内分泌科王医生主任医师5月20日 09:00的在线复诊") for a refund's SMS."""
     from server.accounts.models import Account
     from server.catalogue.models import Department, Doctor
     from server.config import get_settings
@@ -492,14 +492,15 @@ def _sms_about(session: Session, appt: Appointment | None, account_id: int) -> t
         return None
     hospital = get_settings().hospital_name
     if appt is None:
-        return account.mobile, f"【{hospital}】您好，您"
+        return account.mobile, f"【{hospital}】您好，您的"
     patient = session.get(Patient, appt.patient_id)
     doctor = session.get(Doctor, appt.doctor_id)
     department = session.get(Department, appt.department_id)
     when = appt.starts_at.astimezone(TZ)
     return account.mobile, (f"【{hospital}】{patient.name if patient else ''}您好，您预约的"
-                            f"{department.name if department else ''}{doctor.name if doctor else ''}"
-                            f"{when.month}月{when.day}日 {when:%H:%M}的在线复诊")
+                            f"{department.name if department else ''}"
+                            f"{doctor.name + doctor.title if doctor else ''}"
+                            f"{when.month}月{when.day}日 {when:%H:%M}的在线复诊，")
 
 
 def _text(session: Session, refund: Refund, appt: Appointment | None, kind: str, tail: str) -> None:
@@ -574,7 +575,7 @@ def _approve(session: Session, refund: Refund, payment: Payment, appt: Appointme
     session.flush()
     _record(session, actor=actor, kind="refund.processing", refund=refund, payment=payment)
     _text(session, refund, appt, "refund_approved",
-          f"的退号申请已通过，诊费{_yuan(refund.amount_fen)}元将按原路退回，1-15个工作日到账。")
+          f"退号申请已通过，诊费{_yuan(refund.amount_fen)}元将按原路退回，1-15个工作日到账。")
     return refund
 
 
@@ -623,7 +624,7 @@ def reject(session: Session, *, refund_id: int, reason_code: str, text: str, act
     _record(session, actor=actor, kind="refund.rejected", refund=refund, payment=payment)
     appt = session.get(Appointment, refund.appointment_id) if refund.appointment_id is not None else None
     _text(session, refund, appt, "refund_rejected",
-          f"的退号申请未通过，原因：{refund.reject_reason}。如有疑问，可修改理由后重新申请或到医院退费窗口咨询。")
+          f"退号申请未通过，原因：{refund.reject_reason}。如有疑问，可修改理由后重新申请或到医院退费窗口咨询。")
     return refund
 
 
