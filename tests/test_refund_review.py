@@ -100,10 +100,12 @@ def remaining(api: httpx.Client, db_engine: Engine, doctor_id: int, slot_id: int
 
 def trace(api: httpx.Client, db_engine: Engine, p: dict[str, Any]) -> tuple[Any, ...]:
     """What a refused request must leave alone: refund rows, the appointment's status, the holder's SMS and
-    events (the money topic's and the appointment's)."""
+    events (the scheduler's reminder before the time comes whenever it comes: left out)."""
     acc = p["acc"]["account_id"]
-    events = rows(db_engine, "SELECT count(*) AS n FROM events WHERE account_id = :a", a=acc)[0]["n"]
-    return (len(refunds_of(db_engine, p["id"])), status_of(api, p), len(sms_to(api, p["acc"]["mobile"])), events)
+    events = [e["kind"] for e in rows(db_engine, "SELECT kind FROM events WHERE account_id = :a ORDER BY id", a=acc)
+              if e["kind"] != "appointment.reminder_sent"]
+    sms = [m["kind"] for m in sms_to(api, p["acc"]["mobile"]) if m["kind"] != "reminder"]
+    return len(refunds_of(db_engine, p["id"])), status_of(api, p), sms, events
 
 
 def apply(api: httpx.Client, p: dict[str, Any], reason: str = "路上堵车，没赶上视频问诊", *,
