@@ -6,6 +6,7 @@ no event."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 import httpx
@@ -432,3 +433,39 @@ def test_the_review_routes_are_the_clerks(api: httpx.Client, db_engine: Engine) 
             r = api.request(method, V1 + path, headers=h, json=body)
             refusal(r, 403, "role_forbidden")
     assert api.get(f"{V1}/staff/refunds/reject-reasons").status_code == 401
+
+
+def test_simultaneous_approvals_and_window_refunds_refund_once(
+        api: httpx.Client, db_engine: Engine, clinic: dict[str, Any], clerk: dict[str, Any],
+        live_server: Any) -> None:
+    """Two clerks (ten times each) approve the application and refund at the window at the same moment: one
+    succeeds, the rest are refused; one refund, the money back once."""
+    p = paid(api, db_engine, clinic)
+    into_the_past(db_engine, p)
+    assert apply(api, p).status_code == 201
+    application = refunds_of(db_engine, p["id"])[0]
+    answers: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+    go = threading.Barrier(20)
+
+    def one(path: str, body: dict[str, Any] | None) -> None:
+        with live_server.client() as c:
+            go.wait()
+            r = c.post(V1 + path, json=body, headers={**clerk["headers"], "Idempotency-Key": new_key()})
+            with lock:
+                answers.append((r.status_code, None if r.status_code < 300 else r.json()["code"]))
+
+    jobs = [(f"/staff/refunds/{application['id']}/approve", None), (WINDOW.format(p["id"]), {"reason": "窗口退费"})]
+    threads = [threading.Thread(target=one, args=jobs[i % 2]) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len([a for a in answers if a[0] < 300]) == 1, answers
+    assert {a for a in answers if a[0] >= 300} <= {(409, "refund_not_pending"), (409, "appointment_not_refundable"),
+                                                   (409, "invalid_state")}, answers
+    wait_refund(db_engine, p["id"], "refunded")
+    assert [r["id"] for r in refunds_of(db_engine, p["id"])] == [application["id"]]
+    paid_row = rows(db_engine, "SELECT refunded_fen, amount_fen FROM payments WHERE out_trade_no = :n",
+                    n=p["out_trade_no"])[0]
+    assert paid_row["refunded_fen"] == paid_row["amount_fen"] == p["fee"]
