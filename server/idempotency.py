@@ -27,6 +27,11 @@ Use in a route::
         claim.store(200, result)
         session.commit()
         return result
+
+or, the same in one call (:func:`run_once`)::
+
+    return run_once(session, key=idempotency_key, principal=staff_principal(ctx), request=request, body=body,
+                    status_code=200, work=lambda: service.do_it(session=session, ...))
 """
 from __future__ import annotations
 
@@ -36,8 +41,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Request
 from fastapi.encoders import jsonable_encoder
@@ -186,6 +191,27 @@ def idempotent(session: Session, *, key: str | None, principal: str, request: Re
     yield c
     if c.active and not c.stored:
         raise RuntimeError(f"idempotent route {c.target} returned without storing its answer")
+
+
+T = TypeVar("T")
+
+
+def run_once(session: Session, *, key: str | None, principal: str, request: Request, body: Any = None,
+             status_code: int = 200, work: Callable[[], T]) -> T | JSONResponse:
+    """The whole idempotent block of a route: the stored answer when the key was answered before, else
+    ``work()`` (the effect and its answer), the answer stored with ``status_code`` and the transaction
+    committed. Anything ``work`` raises leaves nothing stored or committed.
+
+    What must happen after the commit (a gateway call) is the route's, after this returns; a replay did it
+    the first time, so ``work`` can note it in a closure that a replay never runs.
+    """
+    with idempotent(session, key=key, principal=principal, request=request, body=body) as c:
+        if c.replay is not None:
+            return c.replay
+        result = work()
+        c.store(status_code, result)
+        session.commit()
+        return result
 
 
 # --- expiry -------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ Checks left out, and why:
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import secrets
@@ -37,7 +38,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from tests.booking_helpers import (
     accept_notice,
@@ -131,7 +132,7 @@ def arrange(server: LiveServer) -> dict[str, Any]:
             headers = holder["headers"]
             version = accept_notice(api, headers)
             patients = [eligible_patient(engine, holder["account"]["id"], department_code="endocrinology",
-                                         name=name) for name in ("周一", "吴二", "郑三", "王四")]
+                                         name=name) for name in ("周一", "吴二", "郑三", "王四", "冯五")]
             files = {p: _upload(api, headers, p) for p in ("id_photo", "description", "feedback")}
 
             def booking(patient_id: int, slot_id: int) -> int:
@@ -144,8 +145,9 @@ def arrange(server: LiveServer) -> dict[str, Any]:
             booked = booking(patients[1], soon_slot)       # paid: the fuzzer may check it in
             unpaid = booking(patients[2], later["slots"][0]["id"])  # pending payment with an open payment
             visiting = booking(patients[3], soon_slot)     # in consultation with the doctor
+            late = booking(patients[4], soon_slot)         # paid, its time passed: a refund application
             paid = _pay(api, headers, waiting, confirm=True)
-            for appointment in (booked, visiting):
+            for appointment in (booked, visiting, late):
                 _pay(api, headers, appointment, confirm=True)
             open_payment = _pay(api, headers, unpaid, confirm=False)
             for appointment in (waiting, visiting):
@@ -173,6 +175,15 @@ def arrange(server: LiveServer) -> dict[str, Any]:
                                           "days": 7}]})
             assert r.status_code == 201, r.text
             rx_id = r.json()["id"]
+            with engine.begin() as c:  # no route moves an appointment's time
+                c.execute(text("UPDATE appointments SET starts_at = :t WHERE id = :i"),
+                          {"t": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5), "i": late})
+            r = api.post(f"{V1}/appointments/{late}/refund-application", headers=headers,
+                         json={"reason": "临时有事未能按时就诊"})
+            assert r.status_code == 201, r.text
+            r = api.get(f"{V1}/staff/refunds", headers=admin, params={"appointment_id": late})
+            assert r.status_code == 200 and len(r.json()) == 1, r.text
+            refund_id = r.json()[0]["id"]
             r = api.get(f"{V1}/staff/admin/staff", headers=admin)
             assert r.status_code == 200, r.text
             staff_ids = [s["id"] for s in r.json()]
@@ -186,7 +197,7 @@ def arrange(server: LiveServer) -> dict[str, Any]:
         "protected_staff_ids": protected,
         "ids": {
             "patient_id": patients,
-            "appointment_id": [waiting, booked, unpaid, visiting],
+            "appointment_id": [waiting, booked, unpaid, visiting, late],
             "file_id": list(files.values()),
             "file_ids": list(files.values()),
             "doctor_id": [doctor["id"]],
@@ -197,7 +208,7 @@ def arrange(server: LiveServer) -> dict[str, Any]:
             "out_trade_no": [paid["out_trade_no"], open_payment["out_trade_no"]],
             "prepay_id": [open_payment["prepay_id"]],
             "rx_id": [rx_id],
-            "refund_id": [1],
+            "refund_id": [refund_id],
             "version": [version],
         },
     }

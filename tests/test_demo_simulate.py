@@ -270,6 +270,53 @@ def test_simulated_patient_who_cancels_sees_the_refund_through(live_server: Live
     assert (status, refund_status) == ("cancelled", "refunded") and refunded == paid > 0
 
 
+def test_simulated_patient_not_seen_applies_and_follows_the_clerks_decision(live_server: LiveServer,
+                                                                           db_engine: Engine, tmp_path: Path) -> None:
+    """The doctor calls, nobody answers (过号): the simulated patient applies for the fee back with a reason (申请退号),
+    a clerk approves it, and the patient sees 退号申请审核中 → 已退费."""
+    with db_engine.connect() as c:
+        doctor_id = c.execute(text("SELECT doctor_id FROM staff WHERE username = 'doctor1'")).scalar_one()
+    log_path = tmp_path / "simulate.log"
+    with log_path.open("wb") as log, live_server.client() as api:
+        doctor = staff_login(api, "doctor1", DEMO_STAFF_PASSWORD)
+        clerk = staff_login(api, "clerk", DEMO_STAFF_PASSWORD)
+        with db_engine.connect() as c:
+            before = set(c.execute(text("SELECT id FROM appointments WHERE doctor_id = :d"), {"d": doctor_id}).scalars())
+        proc = subprocess.Popen([sys.executable, "-m", "server.cli", "simulate", "--base-url", live_server.base_url,
+                                 "--patients", "1", "--rounds", "1", "--pace", "0", "--cancel-rate", "0",
+                                 "--no-video", "--seed", "515", "--doctor", str(doctor_id)],
+                                env=live_server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline, appt_id, refund = time.monotonic() + 120, None, None
+            while refund is None and time.monotonic() < deadline and proc.poll() is None:
+                with db_engine.connect() as c:
+                    waiting = [a for a in c.execute(text(
+                        "SELECT id FROM appointments WHERE doctor_id = :d AND status = 'waiting'"),
+                        {"d": doctor_id}).scalars() if a not in before]
+                if waiting and appt_id is None:
+                    appt_id = waiting[0]
+                    r = api.post(f"/api/v1/staff/appointments/{appt_id}/missed", headers=doctor, json={})
+                    assert r.status_code == 200, r.text
+                if appt_id is not None:
+                    got = api.get("/api/v1/staff/refunds", headers=clerk,
+                                  params={"appointment_id": appt_id, "status": "requested"}).json()
+                    refund = got[0] if got else None
+                time.sleep(0.3)
+            output = log_path.read_text(errors="replace")
+            assert refund is not None and refund["path"] == "application", output
+            assert refund["reason"] in simulate.APPLICATION_REASONS
+            r = api.post(f"/api/v1/staff/refunds/{refund['id']}/approve", headers=clerk, json={})
+            assert r.status_code == 200, r.text
+            proc.wait(timeout=90)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    output = log_path.read_text(errors="replace")
+    assert proc.returncode == 0, output
+    assert "申请退号" in output and "退号申请审核中" in output and "已退费" in output, output
+
+
 def test_simulator_refuses_bad_arguments(live_server: LiveServer) -> None:
     r = live_server.cli("simulate", "--base-url", live_server.base_url, "--patients", "0", check=False)
     assert r.returncode == 2 and "--patients" in r.stderr

@@ -341,6 +341,9 @@ PROBES: dict[tuple[str, str], Maker] = {
     # a leak would cancel and refund someone else's booking (or answer appointment_started / not_cancellable)
     ("POST", "/api/v1/appointments/{appointment_id}/cancel"):
         _appointment("/appointments/{}/cancel", "booked", {"confirm": True}),
+    # a leak would apply for someone else's refund (or answer appointment_not_started / not_refundable)
+    ("POST", "/api/v1/appointments/{appointment_id}/refund-application"):
+        _appointment("/appointments/{}/refund-application", "booked", {"reason": "越权探测退号"}),
     ("GET", "/api/v1/payments/{out_trade_no}"):
         lambda w: each(ACCOUNTS_OTHERS, f"/payments/{w.out_trade_no}", f"/payments/{ABSENT_TRADE_NO}",
                        owner="account A"),
@@ -357,6 +360,10 @@ PROBES: dict[tuple[str, str], Maker] = {
         _staff_appointment("/finish", DOCTOR_ROUTES, body=RECORD),
     ("POST", "/api/v1/staff/appointments/{appointment_id}/missed"):
         _staff_appointment("/missed", DOCTOR_ROUTES, body={"reason": "越权探测"}),
+    # the refund window's (any clerk refunds any appointment): everyone else is refused alike, doctor A too
+    ("POST", "/api/v1/staff/appointments/{appointment_id}/window-refund"):
+        _staff_appointment("/window-refund", ["doctor A", "doctor B", "pharmacist", "account A", NOBODY, FORGED],
+                           body={"reason": "越权探测退费"}),
     # the video visit: doctor A's call of A's waiting patient (never called: a leak would answer no_call, or
     # ring), and the holder's side of it (the stream answers 404 before it starts; the owner's would not end)
     ("POST", "/api/v1/staff/appointments/{appointment_id}/call"): _staff_appointment("/call", DOCTOR_ROUTES),
@@ -421,6 +428,8 @@ NOT_OWNER_SCOPED: dict[tuple[str, str], str] = {
     # refund, and other roles are refused by role (tests/test_refunds.py)
     ("GET", "/api/v1/staff/refunds/{refund_id}"): "clerk console: role-gated, not owner-scoped",
     ("POST", "/api/v1/staff/refunds/{refund_id}/retry"): "clerk console: role-gated, not owner-scoped",
+    ("POST", "/api/v1/staff/refunds/{refund_id}/approve"): "clerk console: role-gated, not owner-scoped",
+    ("POST", "/api/v1/staff/refunds/{refund_id}/reject"): "clerk console: role-gated, not owner-scoped",
     # the printed slip's QR code: anyone holding the slip may check it; the token is an HMAC of the number
     # and the answer names the patient masked (tests/test_prescriptions.py)
     ("GET", "/api/v1/rx/verify/{token}"): "public verification of a printed slip",
@@ -470,9 +479,11 @@ def test_the_probes_changed_nothing(api: httpx.Client, world: World) -> None:
     """Run after the probes (in file order): A's things are as they were."""
     h = world.a["headers"]
     assert api.get(f"{V1}/patients/{world.patient}", headers=h).json()["occupation"] != "教师"
-    status = {k: api.get(f"{V1}/appointments/{getattr(world, k)}", headers=h).json()["status"]
-              for k in ("waiting", "booked", "unpaid")}
-    assert status == {"waiting": "waiting", "booked": "booked", "unpaid": "pending_payment"}
+    seen = {k: api.get(f"{V1}/appointments/{getattr(world, k)}", headers=h).json()
+            for k in ("waiting", "booked", "unpaid")}
+    assert {k: a["status"] for k, a in seen.items()} == {"waiting": "waiting", "booked": "booked",
+                                                         "unpaid": "pending_payment"}
+    assert {a["refund_status"] for a in seen.values()} == {None}  # no refund applied for or made
     r = api.get(f"{V1}/staff/appointments/{world.waiting}", headers=world.admin["headers"])
     assert r.status_code == 200 and r.json()["status"] == "waiting", r.text
     r = api.get(f"{V1}/staff/admin/staff", headers=world.admin["headers"])

@@ -66,8 +66,10 @@ class AppointmentSummary(BaseModel):
     hold_expires_at: dt.datetime | None
     paid_at: dt.datetime | None
     created_at: dt.datetime
-    refund_status: str | None = Field(default=None, description="refunding | refunded | rejected (null: no refund)")
-    refund_status_label: str | None = Field(default=None, description="退费中 | 已退费 | 退费申请未通过")
+    refund_status: str | None = Field(default=None, description="reviewing | refunding | refunded | rejected "
+                                                                 "(null: no refund)")
+    refund_status_label: str | None = Field(default=None,
+                                            description="退号申请审核中 | 退费中 | 已退费 | 退费申请未通过")
 
 
 class AppointmentDetail(AppointmentSummary):
@@ -79,6 +81,9 @@ class AppointmentDetail(AppointmentSummary):
     checkin_opens_at: dt.datetime
     checkin_closes_at: dt.datetime
     can_check_in: bool
+    refund_note: str | None = Field(default=None, description="why the refund application was rejected (the "
+                                                               "clerk's reason) while refund_status is rejected; "
+                                                               "else null")
     description: DescriptionPublic | None
     eligibility_visit: VisitPublic | None
 

@@ -49,7 +49,9 @@ STATUS_LABELS: dict[str, str] = {
 # the machine of DOMAIN.md; expired -> booked is a payment that arrived after the hold lapsed and could retake
 # the slot (confirm_payment); pending_payment -> cancelled_by_hospital is a clinic stop over an unpaid hold;
 # checked_in -> in_consultation is a doctor calling a patient who checked in but has not described yet, and
-# checked_in|waiting -> missed a patient who did not answer the doctor's call (server/consultation)
+# checked_in|waiting -> missed a patient who did not answer the doctor's call (server/consultation);
+# in_consultation|completed -> cancelled is the window refund only (server/refunds: window_refund), missed ->
+# cancelled an approved refund application or the window; the patient's own cancel refuses all three
 ALLOWED: dict[str, frozenset[str]] = {
     "pending_payment": frozenset({"booked", "expired", "cancelled_by_hospital"}),
     "booked": frozenset({"checked_in", "cancelled", "missed", "cancelled_by_hospital"}),
@@ -127,8 +129,11 @@ def event_payload(session: Session, appt: Appointment) -> dict[str, Any]:
 
 
 def transition(session: Session, appt: Appointment, to_status: str, *, actor: Actor, reason: str = "",
-               values: dict[str, Any] | None = None) -> Appointment:
-    """The only way an appointment changes status. An illegal or lost-race change raises InvalidState."""
+               values: dict[str, Any] | None = None, release: bool = True) -> Appointment:
+    """The only way an appointment changes status. An illegal or lost-race change raises InvalidState.
+
+    Entering a released status gives the place back to the slot unless ``release`` is false (a refund after
+    the slot's time: nobody can book that place any more, and its count stays what happened)."""
     ensure_allowed(appt, to_status)
     current = appt.status
     t = now()
@@ -145,7 +150,7 @@ def transition(session: Session, appt: Appointment, to_status: str, *, actor: Ac
         raise InvalidState("预约状态已发生变化，请刷新后重试", details={"status": current, "to": to_status})
     for key, value in vals.items():
         set_committed_value(appt, key, value)
-    if to_status in RELEASED and current not in RELEASED:
+    if release and to_status in RELEASED and current not in RELEASED:
         catalogue.release_slot(session, slot_id=appt.slot_id)
     payload = event_payload(session, appt)
     record_change(session, actor=actor, kind=f"appointment.{to_status}", object_type="appointment",
@@ -201,7 +206,8 @@ def _visit(session: Session, visit_id: int | None) -> schemas.VisitPublic | None
 
 
 def refund_status(session: Session, *, appointment_id: int) -> str | None:
-    """refunding (退费中) | refunded (已退费) | rejected, or null when the appointment has no refund."""
+    """reviewing (退号申请审核中) | refunding (退费中) | refunded (已退费) | rejected, or null when the appointment
+    has no refund."""
     from server.refunds.service import appointment_refund_status
 
     return appointment_refund_status(session, appointment_id)
@@ -253,9 +259,16 @@ def _detail_fields(session: Session, row: Row) -> dict[str, Any]:
     """AppointmentDetail's fields but the description and the eligibility visit."""
     appt = row.appt
     opens, closes = checkin_window(appt)
-    return {**summary(session, row), "checked_in_at": appt.checked_in_at, "waiting_since": appt.waiting_since,
+    fields = summary(session, row)
+    note = None
+    if fields["refund_status"] == "rejected":
+        from server.refunds.service import rejection_note
+
+        note = rejection_note(session, appt.id)
+    return {**fields, "checked_in_at": appt.checked_in_at, "waiting_since": appt.waiting_since,
             "completed_at": appt.completed_at, "ended_at": appt.ended_at, "end_reason": appt.end_reason,
-            "checkin_opens_at": opens, "checkin_closes_at": closes, "can_check_in": can_check_in(appt)}
+            "checkin_opens_at": opens, "checkin_closes_at": closes, "can_check_in": can_check_in(appt),
+            "refund_note": note}
 
 
 def detail(session: Session, appt: Appointment) -> schemas.AppointmentDetail:

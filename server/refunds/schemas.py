@@ -4,9 +4,32 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# typed text on one line: no control characters (PostgreSQL cannot even store NUL)
+LINE = r"^[^\x00-\x1f\x7f]*$"
+
 
 class CancelRequest(BaseModel):
     confirm: bool = Field(description="Must be true: the patient confirmed 取消后诊费将按原路退回")
+
+
+class ReasonRequest(BaseModel):
+    """A refund application (申请退号) or a window refund (窗口退费)."""
+
+    reason: str = Field(max_length=200, pattern=LINE,
+                        description="Why; at least 2 characters after trimming (else 422 reason_required)")
+
+
+class RejectRequest(BaseModel):
+    reason_code: str = Field(max_length=32, pattern=r"^[a-z_]*$",
+                             description="A code of GET /staff/refunds/reject-reasons (else 422 "
+                                         "reject_reason_required)")
+    text: str = Field(default="", max_length=180, pattern=LINE,
+                      description="The clerk's explanation, added to the preset's label; required for `other`")
+
+
+class RejectReason(BaseModel):
+    code: str
+    label: str
 
 
 class RefundPublic(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from server.actor import SYSTEM, Actor
+from server.appointments.models import Appointment
 from server.config import Settings
 from server.db import Database
 from server.errors import AppError, Conflict, NotFound
@@ -31,22 +32,30 @@ from server.payments import wechatpay
 from server.payments.gateway import GatewayError, GatewayRefund, PaymentGateway, get_gateway
 from server.payments.models import Payment
 from server.refunds.models import HOLDING, Refund
-from server.timeutil import now
+from server.sms.service import send_sms
+from server.timeutil import TZ, now
+from server.video import segments
 
 log = logging.getLogger(__name__)
 
 REFUND_NOTIFY_PATH = "/api/v1/payments/notify"
-PATIENT_STATUS = {"refunding": "退费中", "refunded": "已退费", "rejected": "退费申请未通过"}
+PATIENT_STATUS = {"reviewing": "退号申请审核中", "refunding": "退费中", "refunded": "已退费",
+                  "rejected": "退费申请未通过"}
 _GATEWAY_STATUSES = ("PROCESSING", "SUCCESS", "ABNORMAL", "CLOSED")
+# on the money's way back: approved, at the gateway, refused by it (a clerk retries), closed (sent again)
+_ON_ITS_WAY = ("approved", "processing", "failed", "closed")
 
 
 def patient_status(statuses: list[str]) -> str | None:
-    """What the patient sees of an appointment's (or prescription's) refunds: 退费中 while any is still on its
-    way (a CLOSED one will be sent again), 已退费 when the money is back, null when there is none."""
+    """What the patient sees of an appointment's (or prescription's) refunds: 退费中 while any is on its way
+    (approved, at the gateway, or CLOSED and to be sent again), 退号申请审核中 while an application waits for a
+    clerk, 已退费 when the money is back, 退费申请未通过 when every one was rejected, null when there is none."""
     if not statuses:
         return None
-    if any(s in HOLDING or s == "closed" for s in statuses):
+    if any(s in _ON_ITS_WAY for s in statuses):
         return "refunding"
+    if "requested" in statuses:
+        return "reviewing"
     if "refunded" in statuses:
         return "refunded"
     return "rejected"
@@ -55,6 +64,14 @@ def patient_status(statuses: list[str]) -> str | None:
 def appointment_refund_status(session: Session, appointment_id: int) -> str | None:
     statuses = list(session.execute(select(Refund.status).where(Refund.appointment_id == appointment_id)).scalars())
     return patient_status(_live(session, appointment_id=appointment_id, statuses=statuses))
+
+
+def rejection_note(session: Session, appointment_id: int) -> str | None:
+    """The clerk's reason of the appointment's latest rejected refund (what the patient reads next to
+    退费申请未通过)."""
+    return session.execute(select(Refund.reject_reason).where(Refund.appointment_id == appointment_id,
+                                                              Refund.status == "rejected")
+                           .order_by(Refund.id.desc()).limit(1)).scalar()
 
 
 def _live(session: Session, *, appointment_id: int, statuses: list[str]) -> list[str]:
@@ -96,7 +113,7 @@ def refundable_fen(session: Session, payment: Payment) -> int:
 
 def request_refund(session: Session, *, payment_id: int, path: str, actor: Actor, reason: str = "",
                    amount_fen: int | None = None, status: str = "processing",
-                   retry_of_id: int | None = None) -> Refund:
+                   retry_of_id: int | None = None, reviewer_id: int | None = None) -> Refund:
     """A new refund of a paid payment (the whole remainder unless ``amount_fen``), within what is left.
 
     Locks the payment row first; raises ``refund_exceeds_paid`` (409) when nothing (or not that much) is left.
@@ -113,7 +130,8 @@ def request_refund(session: Session, *, payment_id: int, path: str, actor: Actor
     refund = Refund(out_refund_no=order_number("R"), payment_id=payment.id, account_id=payment.account_id,
                     appointment_id=payment.appointment_id, prescription_id=payment.prescription_id,
                     amount_fen=amount, path=path, reason=reason[:200], status=status, created_at=t, updated_at=t,
-                    next_query_at=t if status == "processing" else None, retry_of_id=retry_of_id)
+                    next_query_at=t if status == "processing" else None, retry_of_id=retry_of_id,
+                    reviewer_id=reviewer_id)
     session.add(refund)
     session.flush()
     _record(session, actor=actor, kind=f"refund.{status}", refund=refund, payment=payment, retry_of=retry_of_id)
@@ -411,3 +429,239 @@ def cancel_by_patient(session: Session, *, account_id: int, appointment_id: int,
     if payment is None:
         return None
     return request_refund(session, payment_id=payment.id, path="cancel", actor=actor, reason="患者就诊前取消预约")
+
+
+# ---- path 2: the patient applies after the time (申请退号), a clerk reviews ----------------------------------
+
+# an application is for a visit that did not happen: missed, or its time passed before the doctor called
+APPLICABLE = ("missed", "booked", "checked_in", "waiting")
+SEEN = ("in_consultation", "completed")
+# the window refunds any paid appointment (appointments.HOLDING_PAID)
+WINDOW_REFUNDABLE = ("booked", "checked_in", "waiting", "in_consultation", "completed", "missed")
+REJECT_REASONS: dict[str, str] = {
+    "consulted": "患者已就诊或医生已接诊",
+    "insufficient": "退号理由不充分",
+    "policy": "不符合退号规定",
+    "duplicate": "重复申请",
+    "other": "其他（请填写说明）",
+}
+MIN_REASON = 2
+
+
+def _reason(reason: str, message: str) -> str:
+    reason = reason.strip()
+    if len(reason) < MIN_REASON:
+        raise AppError("reason_required", message, status=422)
+    return reason
+
+
+def _lock_appointment(session: Session, appointment_id: int) -> Appointment:
+    """The appointment row, locked (after its payment: the order every money path keeps)."""
+    appt = session.execute(select(Appointment).where(Appointment.id == appointment_id)
+                           .with_for_update(key_share=True).execution_options(populate_existing=True)
+                           ).scalar_one_or_none()
+    if appt is None:
+        raise NotFound("预约")
+    return appt
+
+
+def _lock_refund(session: Session, refund_id: int) -> Refund:
+    return session.execute(select(Refund).where(Refund.id == refund_id).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one()
+
+
+def pending_application(session: Session, appointment_id: int) -> Refund | None:
+    return session.execute(select(Refund).where(Refund.appointment_id == appointment_id,
+                                                Refund.path == "application", Refund.status == "requested")
+                           .order_by(Refund.id).limit(1)).scalar_one_or_none()
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _sms_about(session: Session, appt: Appointment | None, account_id: int) -> tuple[str, str] | None:
+    """(mobile, "【医院】张三您好，您预约的内分泌科王医生主任医师5月20日 09:00的在线复诊") for a refund's SMS."""
+    from server.accounts.models import Account
+    from server.catalogue.models import Department, Doctor
+    from server.config import get_settings
+    from server.patients.models import Patient
+
+    account = session.get(Account, account_id)
+    if account is None:
+        return None
+    hospital = get_settings().hospital_name
+    if appt is None:
+        return account.mobile, f"【{hospital}】您好，您的"
+    patient = session.get(Patient, appt.patient_id)
+    doctor = session.get(Doctor, appt.doctor_id)
+    department = session.get(Department, appt.department_id)
+    when = appt.starts_at.astimezone(TZ)
+    return account.mobile, (f"【{hospital}】{patient.name if patient else ''}您好，您预约的"
+                            f"{department.name if department else ''}"
+                            f"{doctor.name + doctor.title if doctor else ''}"
+                            f"{when.month}月{when.day}日 {when:%H:%M}的在线复诊，")
+
+
+def _text(session: Session, refund: Refund, appt: Appointment | None, kind: str, tail: str) -> None:
+    about = _sms_about(session, appt, refund.account_id)
+    if about is not None:
+        send_sms(session, mobile=about[0], kind=kind, body=about[1] + tail)
+
+
+def apply(session: Session, *, account_id: int, appointment_id: int, reason: str, actor: Actor) -> Refund:
+    """申请退号 after the time, not seen: a refund ``application`` of the whole fee, ``requested`` (the amount is
+    held) until a clerk approves or rejects it. Locks the payment before the appointment."""
+    from server.appointments import service as appointments
+
+    reason = _reason(reason, "请填写退号原因（至少2个字），医院将据此审核")
+    appt = appointments.get_owned(session, account_id=account_id, appointment_id=appointment_id)
+    payment = paid_payment_of(session, appt.id, appt.payment_id)
+    if payment is not None:
+        lock_payment(session, payment.id)
+    appt = appointments.get_owned(session, account_id=account_id, appointment_id=appointment_id, lock=True)
+    details = {"status": appt.status}
+    if appt.status in ("booked", "checked_in", "waiting") and appt.starts_at > now():
+        raise Conflict("appointment_not_started",
+                       "还未到预约就诊时间，无需申请：可直接取消预约，诊费将自动按原路退回", details=details)
+    if appt.status not in APPLICABLE:
+        if appt.status in SEEN:
+            message = f"该预约{appointments.label(appt.status)}，医生已接诊，不能申请退号；如有疑问请到医院退费窗口咨询"
+        else:
+            message = f"该预约{appointments.label(appt.status)}，不能申请退号"
+        raise Conflict("appointment_not_refundable", message, details=details)
+    if pending_application(session, appt.id) is not None:
+        raise Conflict("refund_application_exists", "退号申请正在审核中，请耐心等待审核结果，不要重复提交")
+    if payment is None:
+        raise Conflict("payment_not_paid", "该预约未支付诊费，无需退费")
+    return request_refund(session, payment_id=payment.id, path="application", actor=actor, reason=reason,
+                          status="requested")
+
+
+def reject_reasons() -> list[dict[str, str]]:
+    return [{"code": code, "label": label} for code, label in REJECT_REASONS.items()]
+
+
+def _not_pending(refund: Refund) -> AppError:
+    from server.refunds.views import STATUS_LABELS
+
+    return Conflict("refund_not_pending",
+                    f"该退费单{STATUS_LABELS.get(refund.status, refund.status)}，不是待审核状态，请刷新后查看",
+                    details={"status": refund.status})
+
+
+def _cancel_for_refund(session: Session, appt: Appointment, *, actor: Actor, reason: str) -> None:
+    """The refunded appointment becomes cancelled; its place goes back only while its time is still ahead.
+    An open video call ends first (the doctor's and the patient's call pages follow its event)."""
+    from server.appointments import service as appointments
+
+    if appt.status == "in_consultation":
+        segments.end_open(session, appt, reason="window_refund", actor=actor)
+    appointments.transition(session, appt, "cancelled", actor=actor, reason=reason,
+                            release=appt.starts_at > now())
+
+
+def _approve(session: Session, refund: Refund, payment: Payment, appt: Appointment | None, *, actor: Actor,
+             reviewer_id: int, end_reason: str) -> Refund:
+    """A requested refund approved (and its appointment cancelled): approved → processing, the SMS."""
+    if appt is not None and appt.status in WINDOW_REFUNDABLE:
+        _cancel_for_refund(session, appt, actor=actor, reason=end_reason)
+    # else: already let go (a clinic stop or the scheduler cancelled it meanwhile); the money is still owed
+    t = now()
+    refund.status, refund.reviewer_id, refund.updated_at = "approved", reviewer_id, t
+    session.flush()
+    _record(session, actor=actor, kind="refund.approved", refund=refund, payment=payment)
+    refund.status, refund.next_query_at = "processing", t
+    session.flush()
+    _record(session, actor=actor, kind="refund.processing", refund=refund, payment=payment)
+    _text(session, refund, appt, "refund_approved",
+          f"退号申请已通过，诊费{_yuan(refund.amount_fen)}元将按原路退回，1-15个工作日到账。")
+    return refund
+
+
+def approve(session: Session, *, refund_id: int, actor: Actor, reviewer_id: int) -> Refund:
+    """The clerk approves a requested refund (an application): its appointment, if still not seen, becomes
+    cancelled, and the money goes back. Locks the payment, the appointment, then the refund."""
+    refund = session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("退费单")
+    payment = lock_payment(session, refund.payment_id)
+    appt = _lock_appointment(session, refund.appointment_id) if refund.appointment_id is not None else None
+    refund = _lock_refund(session, refund_id)
+    if refund.status != "requested":
+        raise _not_pending(refund)
+    if appt is not None and refund.path == "application" and appt.status in SEEN:
+        from server.appointments import service as appointments
+
+        raise Conflict("appointment_seen",
+                       f"该预约{appointments.label(appt.status)}（医生已接诊），不能同意退号；请拒绝该申请",
+                       details={"status": appt.status})
+    return _approve(session, refund, payment, appt, actor=actor, reviewer_id=reviewer_id,
+                    end_reason=f"退号申请已通过：{refund.reason}")
+
+
+def reject(session: Session, *, refund_id: int, reason_code: str, text: str, actor: Actor,
+           reviewer_id: int) -> Refund:
+    """The clerk rejects a requested refund with a preset reason (and a note): the held amount is free again,
+    the appointment stays as it is; the patient may apply again."""
+    text = text.strip()
+    label = REJECT_REASONS.get(reason_code)
+    if label is None or (reason_code == "other" and not text):
+        raise AppError("reject_reason_required",
+                       "请选择拒绝原因；选择“其他”时请填写说明，患者会在短信和预约详情中看到",
+                       status=422, details={"codes": list(REJECT_REASONS)})
+    refund = session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound("退费单")
+    payment = lock_payment(session, refund.payment_id)
+    refund = _lock_refund(session, refund_id)
+    if refund.status != "requested":
+        raise _not_pending(refund)
+    t = now()
+    refund.status, refund.reviewer_id, refund.updated_at, refund.next_query_at = "rejected", reviewer_id, t, None
+    refund.reject_reason = (f"{label}：{text}" if text else label)[:200]
+    session.flush()
+    _record(session, actor=actor, kind="refund.rejected", refund=refund, payment=payment)
+    appt = session.get(Appointment, refund.appointment_id) if refund.appointment_id is not None else None
+    _text(session, refund, appt, "refund_rejected",
+          f"退号申请未通过，原因：{refund.reject_reason}。如有疑问，可修改理由后重新申请或到医院退费窗口咨询。")
+    return refund
+
+
+# ---- path 3: the window refund (窗口退费) ----------------------------------------------------------------------
+
+def window_refund(session: Session, *, appointment_id: int, reason: str, actor: Actor, reviewer_id: int
+                  ) -> Refund:
+    """窗口退费: the clerk refunds any paid appointment in full and cancels it (an open call ends first; the
+    place goes back only while its time is ahead). An application waiting for review is approved instead.
+    Locks the payment, then the appointment."""
+    reason = _reason(reason, "请填写退费原因（至少2个字）")
+    appt = session.get(Appointment, appointment_id)
+    if appt is None:
+        raise NotFound("预约")
+    payment = paid_payment_of(session, appt.id, appt.payment_id)
+    if payment is not None:
+        payment = lock_payment(session, payment.id)
+    appt = _lock_appointment(session, appointment_id)
+    if appt.status not in WINDOW_REFUNDABLE:
+        from server.appointments import service as appointments
+
+        raise Conflict("appointment_not_refundable",
+                       f"该预约{appointments.label(appt.status)}，没有可退的诊费", details={"status": appt.status})
+    end_reason = f"窗口退费：{reason}"
+    pending = pending_application(session, appt.id)
+    if pending is not None:  # its payment is the one locked above (the appointment's paid fee)
+        pay = payment if payment is not None and payment.id == pending.payment_id else \
+            lock_payment(session, pending.payment_id)
+        return _approve(session, _lock_refund(session, pending.id), pay, appt, actor=actor,
+                        reviewer_id=reviewer_id, end_reason=end_reason)
+    if payment is None:
+        raise Conflict("payment_not_paid", "该预约没有已支付的诊费订单，无法退费")
+    refund = request_refund(session, payment_id=payment.id, path="window", actor=actor, reason=reason,
+                            status="approved", reviewer_id=reviewer_id)
+    _cancel_for_refund(session, appt, actor=actor, reason=end_reason)
+    t = now()
+    refund.status, refund.next_query_at, refund.updated_at = "processing", t, t
+    session.flush()
+    _record(session, actor=actor, kind="refund.processing", refund=refund, payment=payment)
+    return refund

@@ -16,7 +16,9 @@ class SmsMessage(Base):
 
     id: Mapped[int] = pk()
     mobile: Mapped[str] = mapped_column(String(11), index=True)
-    kind: Mapped[str] = mapped_column(String(24))  # code | reminder | prescription | refund | clinic_stop …
+    # code | reminder | notice | clinic_stop | prescription_issued | prescription_voided | refund_approved |
+    # refund_rejected …
+    kind: Mapped[str] = mapped_column(String(24))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = created_at()
     sent_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)

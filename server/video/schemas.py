@@ -74,7 +74,8 @@ class SegmentPublic(BaseModel):
     ended_at: dt.datetime | None
     end_reason: str | None = Field(description="why it was interrupted (kept when it ends) or ended: "
                                                "doctor_ended | patient_hung_up | patient_left | line_dropped | "
-                                               "no_answer | reinvited | visit_finished | failed")
+                                               "no_answer | reinvited | visit_finished | window_refund | "
+                                               "failed")
     offer: SessionDescription | None = Field(description="the doctor's latest offer")
 
 

@@ -34,7 +34,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 LABELS = {"invited": "呼叫中", "connected": "通话中", "interrupted": "已中断", "ended": "已结束"}
 END_REASONS = ("doctor_ended", "patient_hung_up", "patient_left", "line_dropped", "no_answer", "reinvited",
-               "visit_finished", "failed")
+               "visit_finished", "window_refund", "failed")
 _TIMESTAMP = {"connected": "connected_at", "interrupted": "interrupted_at", "ended": "ended_at"}
 
 
