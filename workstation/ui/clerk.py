@@ -82,7 +82,6 @@ class ClerkWindow(StaffWindow):
                                                   self.applications_view, self.application_detail)
 
         self.search_page = SearchPage(api=session.api, parent=self)
-        self.search_page.acting = {}
         self.search_page.detail.can_print = self.printing is not None
         self.search_page.detail.retranslate()
 
@@ -495,7 +494,7 @@ class ClerkWindow(StaffWindow):
             self._set_pending(target, None)
             self.statusBar().showMessage(self._sent_text(item.kind, response), 8000)
             self.search_page.refresh()
-            self.reconciliation_page.on_money_events([{"kind": item.kind}])
+            self.reconciliation_page.reload_soon()
             if found[0] == "refund":
                 self._on_refund_changed(found[1])
         elif item.state == "failed":

@@ -207,7 +207,12 @@ class ReconciliationPage(LanguageAware, QWidget):
 
     def on_money_events(self, events: list[dict[str, Any]]) -> None:
         """Today's figures follow the money (a refund settled, a payment made); another day's do not move."""
-        if self.day() == self.today() and events:
+        if events:
+            self.reload_soon()
+
+    def reload_soon(self) -> None:
+        """Reload a moment from now when today is shown (a burst of events costs one request)."""
+        if self.day() == self.today():
             self._reload.start()
 
     # --- showing -------------------------------------------------------------------------------------------------
