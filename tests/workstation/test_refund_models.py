@@ -342,3 +342,13 @@ def test_an_empty_day_exports_the_header_and_zero_totals() -> None:
                                 "totals": {}})
     assert rows[0] == list(HEADERS) and rows[1] == [""] * len(HEADERS)
     assert rows[-1][1] == "净收款" and rows[-1][HEADERS.index("收款金额(元)")] == "0.00"
+
+
+def test_a_window_refund_pays_what_is_left_or_the_application_under_review() -> None:
+    from workstation.models.refunds import refund_amount_of
+
+    assert refund_amount_of(order(1, refundable=3000)) == 3000
+    held = order(1, refundable=0, refunding=3000, refund_status="reviewing",
+                 refunds=[refund(5, status="requested", path="application", amount=3000)])
+    assert refund_amount_of(held) == 3000
+    assert refund_amount_of(order(1, refundable=0, refunded=3000, refunds=[refund(6, status="refunded")])) == 0

@@ -607,6 +607,18 @@ def order_key(row: dict[str, Any]) -> str:
     return f"{row.get('kind') or ''}:{int(row.get('appointment_id') or 0)}:{int(row.get('prescription_id') or 0)}"
 
 
+def refund_amount_of(row: dict[str, Any]) -> int:
+    """What a window or drug refund of this order pays back: what is left, or — while the patient's application
+    is under review, whose amount is held — that application's amount (the window refund approves it)."""
+    left = int(row.get("refundable_fen") or 0)
+    if left > 0:
+        return left
+    for r in row.get("refunds") or []:
+        if r.get("status") == "requested" and r.get("path") == "application":
+            return int(r.get("amount_fen") or 0)
+    return 0
+
+
 def order_status_text(row: dict[str, Any]) -> str:
     if row.get("kind") == "drug":
         return prescription_status_label(str(row.get("prescription_status") or ""),

@@ -21,7 +21,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFrame, QLabel, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from workstation.models.money import yuan
-from workstation.models.refunds import APPLICATIONS, EXCEPTIONS, RefundListModel, full_time
+from workstation.models.refunds import APPLICATIONS, EXCEPTIONS, RefundListModel, full_time, refund_amount_of
 from workstation.services import api as api_mod
 from workstation.services.ops import Op
 from workstation.services.refund_feed import RefundFeed
@@ -465,7 +465,7 @@ class ClerkWindow(StaffWindow):
             request = api_mod.window_refund_request(int(row["appointment_id"]), reason)
             action = "window_refund"
         if self._submit(action_target(row, action), action, request):
-            self.statusBar().showMessage(self.tr("Refund of %1 queued.").replace("%1", yuan(row.get("refundable_fen"))),
+            self.statusBar().showMessage(self.tr("Refund of %1 queued.").replace("%1", yuan(refund_amount_of(row))),
                                          5000)
 
     def _select_next_after(self, refund_id: int) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from workstation.models.money import yuan
 from workstation.models.queue import TZ, parse_time
-from workstation.models.refunds import full_time
+from workstation.models.refunds import full_time, refund_amount_of
 from workstation.ui import theme
 from workstation.ui.i18n import LanguageAware
 
@@ -216,7 +216,7 @@ class RefundReasonDialog(LanguageAware, QDialog):
 
     @property
     def amount_fen(self) -> int:
-        return int(self.row.get("refundable_fen") or 0)
+        return refund_amount_of(self.row)
 
     def presets(self) -> list[str]:
         if self.kind == "drug":
