@@ -193,6 +193,7 @@ def test_an_application_appears_live_and_is_approved_or_rejected(
     where = clinic(api, admin)
     first = paid_booking(api, db_engine, live_server, where, name="王建国")
     second = paid_booking(api, db_engine, live_server, where, name="陈思", slot=1)
+    third = paid_booking(api, db_engine, live_server, where, name="赵敏")
     w = open_clerk(live_server, controllers, qtbot, clerk["username"])
     queue = w.applications_model
 
@@ -260,6 +261,26 @@ def test_an_application_appears_live_and_is_approved_or_rejected(
     assert got["reject_reason"] == f"{seen['label']}：医生已于就诊时间内多次呼叫，患者未接听"
     seen_by_patient = patient_view(api, second["acc"], second["id"])
     assert seen_by_patient["refund_status"] == "rejected" and "多次呼叫" in seen_by_patient["refund_note"]
+
+    # a patient under review comes to the window: the window refund approves the application (its amount is held)
+    apply_for_refund(api, db_engine, third, "到医院窗口当面申请退费")
+    qtbot.waitUntil(lambda: any(e.appointment_id == third["id"] for e in queue.entries()), timeout=T)
+    search(w, qtbot, third["number"])
+    row = order_row(w, third["id"])
+    assert row is not None and row["refund_status"] == "reviewing" and "window_refund" in row["actions"]
+    seen = {}
+
+    def window(d: RefundReasonDialog) -> None:
+        seen["amount"] = d.amount_fen
+        d.set_reason("患者到窗口办理")
+        d.btn_ok.click()
+
+    while_modal(RefundReasonDialog, window, seen)
+    w.search_page.detail.btn_window.click()
+    assert "error" not in seen and seen.get("done") and seen["amount"] == third["fee"], seen
+    qtbot.waitUntil(lambda: not any(e.appointment_id == third["id"] for e in queue.entries()), timeout=T)
+    got = refunds_of(api, clerk, appointment_id=third["id"])
+    assert len(got) == 1 and got[0]["path"] == "application" and got[0]["status"] in ("processing", "refunded")
 
 
 def test_search_and_a_window_refund_that_a_double_click_cannot_repeat(
