@@ -7,7 +7,7 @@ arrive while a snapshot is on its way are applied again after it (an older snaps
 a ``resync`` reloads everything, and a refund an event brought is fetched once (``GET /staff/refunds/{id}``).
 
 Other parts of the window (an open order's refunds, the day's reconciliation) listen to ``sig_money_events``
-and refresh what they show when an event is about it.
+(refund events and ``payment.*``: a payment made or closed) and refresh what they show when an event is about it.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class RefundFeed(QObject):
     sig_load_failed = Signal(object)  # the exception
     sig_refund_changed = Signal(int)  # an event or a fetch touched this refund (redraw it if shown)
     sig_refund_loaded = Signal(object)  # a whole RefundPublic fetched or answered (the detail pane takes it)
-    sig_money_events = Signal(object)  # list[dict]: the refund events of one batch, in stream order
+    sig_money_events = Signal(object)  # list[dict]: the refund and payment events of one batch, in stream order
 
     def __init__(self, *, models: list[RefundListModel], api: ApiClient, hub: ChangeHub,
                  parent: QObject | None = None) -> None:
@@ -131,11 +131,11 @@ class RefundFeed(QObject):
     def _on_events(self, events: list[dict[str, Any]]) -> None:
         if not self._started:
             return
-        money = [e for e in events if is_refund_event(e)]
+        money = [e for e in events if is_refund_event(e) or e.get("object_type") == "payment"]
         if not money:
             return
         touched: list[int] = []
-        for event in money:
+        for event in (e for e in money if is_refund_event(e)):
             for m in self.models:
                 buffer = self._loading.get(id(m))
                 if buffer is not None:
