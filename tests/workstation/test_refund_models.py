@@ -352,3 +352,55 @@ def test_a_window_refund_pays_what_is_left_or_the_application_under_review() -> 
                  refunds=[refund(5, status="requested", path="application", amount=3000)])
     assert refund_amount_of(held) == 3000
     assert refund_amount_of(order(1, refundable=0, refunded=3000, refunds=[refund(6, status="refunded")])) == 0
+
+
+# --- the feed ---------------------------------------------------------------------------------------------------
+
+
+class FakeApi:
+    """The three reads the feed makes; the applications snapshot waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.release = threading.Event()
+        self.details: list[int] = []
+
+    def refunds(self, **params: Any) -> list[dict[str, Any]]:
+        assert params["status"] == "requested" and params["path"] == "application"
+        self.release.wait(5)
+        return [refund(1, minutes_ago=30, patient="快照里")]
+
+    def refund_exceptions(self, **params: Any) -> list[dict[str, Any]]:
+        return [refund(7, status="failed", path="cancel", patient="异常")]
+
+    def refund(self, refund_id: int) -> dict[str, Any]:
+        self.details.append(refund_id)
+        return refund(refund_id, minutes_ago=0, patient="事件带来的")
+
+
+def test_the_feed_keeps_events_that_arrive_during_a_snapshot(qapp: Any, qtbot: Any, hub: Any) -> None:
+    from workstation.services.refund_feed import RefundFeed
+
+    queue = RefundListModel(kind=APPLICATIONS, clock=lambda: NOW)
+    exceptions = RefundListModel(kind=EXCEPTIONS, clock=lambda: NOW)
+    api = FakeApi()
+    feed = RefundFeed(models=[queue, exceptions], api=api, hub=hub)  # type: ignore[arg-type]
+    money: list[list[dict[str, Any]]] = []
+    feed.sig_money_events.connect(money.append)
+    feed.start()
+    qtbot.waitUntil(lambda: exceptions.rowCount() == 1, timeout=5000)
+    # an application made while the queue's snapshot is on its way, and a payment: both told
+    hub.stream_event(event(20, "requested"))
+    hub.stream_event({"id": 999, "kind": "payment.paid", "object_type": "payment", "object_id": 3,
+                      "payload": {"out_trade_no": "P3"}})
+    qtbot.waitUntil(lambda: len(money) >= 1, timeout=5000)
+    assert [e["kind"] for batch in money for e in batch] == ["refund.requested", "payment.paid"]
+    api.release.set()
+    qtbot.waitUntil(lambda: queue.rowCount() == 2, timeout=5000)  # the snapshot did not undo the event
+    qtbot.waitUntil(lambda: queue.entry_by_id(20) is not None and queue.entry_by_id(20).complete, timeout=5000)
+    assert names(queue) == ["快照里", "事件带来的"] and 20 in api.details
+    # approved elsewhere: out, live
+    hub.stream_event(event(1, "approved"))
+    qtbot.waitUntil(lambda: queue.row_of(1) is None, timeout=5000)
+    feed.stop()
