@@ -173,29 +173,44 @@ def test_visits_still_waiting_when_their_day_is_over_are_cancelled_and_refunded(
         api: httpx.Client, db_engine: Engine, admin: dict[str, str], service_db: Any) -> None:
     doc = make_doctor(api, admin, fee_fen=2200, name="过日医生")
     slots = [s["id"] for s in make_schedule(api, admin, doctor_id=doc["id"], start=soon_start(), minutes=30,
-                                            slot_minutes=15, capacity=2)["slots"]]
-    checked, waiting, today, booked = (paid_booking(api, holder(api, db_engine), slots[i])
-                                       for i in (0, 1, 1, 0))
-    for p in (checked, waiting, today):
+                                            slot_minutes=15, capacity=3)["slots"]]
+    checked, waiting, today, booked, applied = (paid_booking(api, holder(api, db_engine), slots[i])
+                                                for i in (0, 1, 1, 0, 0))
+    for p in (checked, waiting, today, applied):
         assert api.post(f"{V1}/appointments/{p['id']}/check-in", headers=p["acc"]["headers"]).status_code == 200
-    for p in (waiting, today):
+    for p in (waiting, today, applied):
         r = api.post(f"{V1}/appointments/{p['id']}/description", headers=p["acc"]["headers"],
                      json={"text": "空腹血糖偏高", "file_ids": []})
         assert r.status_code == 200, r.text
+    # this one's time passed today without a call: the patient applies for the fee back (path 2)
+    passed = max(now() - dt.timedelta(minutes=2), now().replace(hour=0, minute=0, second=1, microsecond=0))
+    set_appointment(db_engine, applied["id"], starts_at=passed, ends_at=passed + dt.timedelta(minutes=15))
+    r = api.post(f"{V1}/appointments/{applied['id']}/refund-application", headers=applied["acc"]["headers"],
+                 json={"reason": "等了很久医生没有呼叫"})
+    assert r.status_code == 201 and r.json()["refund_status"] == "reviewing", r.text
     yesterday = now() - dt.timedelta(days=1)
-    for p in (checked, waiting):
+    for p in (checked, waiting, applied):
         move_appointment(db_engine, p["id"], starts_at=yesterday)
     # booked and never checked in: a missed visit (the patient may apply), not this job's
     set_appointment(db_engine, booked["id"], starts_at=yesterday, ends_at=yesterday + dt.timedelta(minutes=15))
     for p in (checked, waiting):
         check_cancelled(api, db_engine, p, fee=2200, reason="号源无法就诊：当日未能接诊",
                         sms_cause="当日医生未能接诊", doctor_name="过日医生")
+    # the application waiting for a clerk is approved by the job: one refund, the approval's SMS
+    row = wait_cancelled(db_engine, applied)
+    assert row["end_reason"] == "号源无法就诊：当日未能接诊"
+    refund = wait_refund_status(db_engine, applied["out_trade_no"], "refunded")
+    assert (refund["path"], refund["amount_fen"], refund["reviewer_id"]) == ("application", 2200, None)
+    assert len(refunds_of_order(db_engine, applied["out_trade_no"])) == 1
+    assert len(sms_to(api, applied["acc"]["mobile"], kind="refund_approved")) == 1
+    assert sms_to(api, applied["acc"]["mobile"], kind="slot_unavailable") == []
+    assert patient_view(api, applied)["refund_status"] == "refunded"
     wait_for(lambda: appointment_row(db_engine, booked["id"])["status"] == "missed", what="the booked one missed")
     assert refunds_of_order(db_engine, booked["out_trade_no"]) == []
     # the day of this one is not over
     assert appointment_row(db_engine, today["id"])["status"] == "waiting"
     assert refunds_of_order(db_engine, today["out_trade_no"]) == []
-    second_run_changes_nothing(api, db_engine, service_db, [checked, waiting, today])
+    second_run_changes_nothing(api, db_engine, service_db, [checked, waiting, today, applied])
 
 
 def test_orphaned_payments_are_refunded_in_full(api: httpx.Client, db_engine: Engine, admin: dict[str, str],

@@ -26,7 +26,7 @@ REASON_MIN, REASON_MAX = 2, 200
 def clean_reason(reason: str) -> str:
     text = reason.strip()
     if len(text) < REASON_MIN:
-        raise AppError("reason_required", "请填写退费原因（至少2个字），将记入退费记录", status=422)
+        raise AppError("reason_required", "请填写退费原因（至少2个字）", status=422)
     return text[:REASON_MAX]
 
 
@@ -79,8 +79,6 @@ def refund_prescription(session: Session, *, rx_id: int, reason: str, actor: Act
     if payment is None:
         raise Conflict("payment_not_paid", "该处方没有已支付的药费订单，无需退费")
     refund = service.request_refund(session, payment_id=payment.id, path="drug", actor=actor,
-                                    reason=f"药费退费：{text}")
-    refund.reviewer_id = staff_id
+                                    reason=f"药费退费：{text}", reviewer_id=staff_id)
     prescriptions.mark_refunded(session, rx, actor=actor, reason=text)
-    session.flush()
     return refund

@@ -38,8 +38,6 @@ MAX_QUERY = 64
 MOBILE = re.compile(r"1[0-9]{10}")
 ID_NUMBER = re.compile(r"[0-9]{15}|[0-9]{17}[0-9Xx]")
 ORDER_NUMBER = re.compile(r"[A-Za-z0-9]{4,64}")
-# an appointment the window may refund (path 3): paid, and not ended by a cancellation
-WINDOW_REFUNDABLE = ("booked", "checked_in", "waiting", "in_consultation", "completed", "missed")
 
 
 def _by_id(session: Session, model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
@@ -204,7 +202,7 @@ def rows(session: Session, *, appointment_ids: list[int], prescription_ids: list
         refundable = max(paid_fen - refunded - refunding, 0) if paid else 0
         status = service.patient_status(live_statuses([(r.id, r.status, r.retry_of_id) for r in mine]))
         actions: list[str] = []
-        if kind == "consultation" and paid and appt.status in WINDOW_REFUNDABLE and (
+        if kind == "consultation" and paid and appt.status in service.WINDOW_REFUNDABLE and (
                 refundable > 0 or any(r.status == "requested" and r.path == "application" for r in mine)):
             actions.append("window_refund")
         if rx is not None and paid and rx.status == "paid" and refundable > 0:

@@ -9,7 +9,8 @@ Appointments ``booked|checked_in|waiting`` that were paid and
 - (``checked_in|waiting`` only) whose day in Asia/Shanghai is over without the doctor calling them,
 
 become ``cancelled_by_hospital`` (reason ``号源无法就诊：…``), get a refund ``path slot_unavailable`` of what is
-left to refund and an SMS (kind ``slot_unavailable``). Orphaned payments (paid, ``orphan_reason`` set: paid for
+left to refund and an SMS (kind ``slot_unavailable``). A refund application still waiting for a clerk is
+approved instead (path 2's approval, with its own SMS ``refund_approved``): the visit cannot happen. Orphaned payments (paid, ``orphan_reason`` set: paid for
 a voided or expired prescription, a hold that lapsed and lost its place, or paid twice) with nothing refunded or
 refunding are refunded in full (``path drug`` for a drug fee, ``slot_unavailable`` otherwise).
 
@@ -126,9 +127,17 @@ def cancel_unservable(session: Session, *, appointment_id: int, day_start: dt.da
     if cause is None:
         return False, None
     end_reason, sms_cause = CAUSES[cause]
-    appointments.transition(session, appt, "cancelled_by_hospital", actor=SYSTEM, reason=end_reason)
+    # the place goes back only while its time is ahead (the window refund's rule)
+    appointments.transition(session, appt, "cancelled_by_hospital", actor=SYSTEM, reason=end_reason,
+                            release=appt.starts_at > now())
     refund_id: int | None = None
-    if payment is not None:
+    application = service.pending_application(session, appt.id)
+    if application is not None:
+        # the patient applied for the fee back (after the time, not seen) and a clerk has not answered yet: the
+        # hospital cannot serve the visit, so the application is approved (its SMS tells the patient)
+        refund_id = service.approve(session, refund_id=application.id, actor=SYSTEM,
+                                    reviewer_id=None).id  # type: ignore[arg-type]  # the system, not a clerk
+    elif payment is not None:
         try:
             with session.begin_nested():
                 refund = service.request_refund(session, payment_id=payment.id, path="slot_unavailable",
@@ -147,7 +156,7 @@ def cancel_unservable(session: Session, *, appointment_id: int, day_start: dt.da
     patient = session.get(Patient, appt.patient_id)
     doctor = session.get(Doctor, appt.doctor_id)
     department = session.get(Department, appt.department_id)
-    if account is not None and doctor is not None and department is not None:
+    if application is None and account is not None and doctor is not None and department is not None:
         send_sms(session, mobile=account.mobile, kind="slot_unavailable",
                  body=sms_text(hospital=get_settings().hospital_name, patient=patient.name if patient else "",
                                department=department, doctor=doctor, starts_at=appt.starts_at, cause=sms_cause))

@@ -20,7 +20,6 @@ class SmsMessage(Base):
     # refund_rejected | slot_unavailable (a paid visit cancelled because it can no longer take place:
     # server/refunds/unservable.py) …
     kind: Mapped[str] = mapped_column(String(24))
-    kind: Mapped[str] = mapped_column(String(24))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = created_at()
     sent_at: Mapped[dt.datetime | None] = mapped_column(TZDateTime(), nullable=True)
