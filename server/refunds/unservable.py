@@ -127,11 +127,13 @@ def cancel_unservable(session: Session, *, appointment_id: int, day_start: dt.da
     if cause is None:
         return False, None
     end_reason, sms_cause = CAUSES[cause]
+    application = service.pending_application(session, appt.id)
+    if application is not None:  # its row too, before the audit chain (the order path 2's approval keeps)
+        session.execute(select(Refund.id).where(Refund.id == application.id).with_for_update())
     # the place goes back only while its time is ahead (the window refund's rule)
     appointments.transition(session, appt, "cancelled_by_hospital", actor=SYSTEM, reason=end_reason,
                             release=appt.starts_at > now())
     refund_id: int | None = None
-    application = service.pending_application(session, appt.id)
     if application is not None:
         # the patient applied for the fee back (after the time, not seen) and a clerk has not answered yet: the
         # hospital cannot serve the visit, so the application is approved (its SMS tells the patient)
