@@ -49,6 +49,7 @@ def create_app() -> FastAPI:
     from server.payments.routes import router as payments
     from server.prescriptions.routes import router as prescriptions
     from server.refunds.routes import router as refunds
+    from server.refunds.staff_routes import router as refund_desk
     from server.sms.routes import router as sms
     from server.staff.routes import router as staff
     from server.video.routes import router as video
@@ -57,7 +58,7 @@ def create_app() -> FastAPI:
     # route's pattern, twice for the router that matches), so the patient app's busiest routes come first. No two
     # routers share a path, so the order changes nothing else.
     for router in (catalogue, appointments, payments, accounts, patients, files, consultation, video,
-                   prescriptions, refunds, staff, events):
+                   prescriptions, refunds, refund_desk, staff, events):
         app.include_router(router, prefix=API)
     if not settings.production:
         app.include_router(sms, prefix=API)

@@ -1,6 +1,7 @@
 """Background jobs of the booking day: expire unpaid holds, send reminders, mark missed visits, end video calls
-nobody answered, settle the call presence of streams whose process died, and expire prescriptions whose
-validity passed.
+nobody answered, settle the call presence of streams whose process died, expire prescriptions whose
+validity passed, refund visits that can no longer take place and payments nobody could take
+(server/refunds/unservable.py), and settle refunds with the gateway.
 
 Every worker process runs its own loop (several uvicorn workers, or several hosts on one PostgreSQL), so each
 job claims its rows with a conditional UPDATE (``WHERE status = ...`` / ``WHERE reminder_sent_at IS NULL``):
@@ -183,11 +184,13 @@ def run_once(db: Database | None = None, *, at: dt.datetime | None = None) -> di
     db = db or get_db()
     from server.payments.service import reconcile_payments
     from server.refunds.service import reconcile_refunds
+    from server.refunds.unservable import refund_unservable
 
     return {"expired": expire_holds(db, at=at), "reminded": send_reminders(db, at=at),
             "missed": mark_missed(db, at=at), "reconciled": reconcile_payments(db).applied,
             "unanswered": end_unanswered_calls(db, at=at), "left": settle_lapsed_presence(db, at=at),
             "prescriptions_expired": expire_prescriptions(db, at=at),
+            "refund_unservable": refund_unservable(db, at=at),
             "refunds_settled": reconcile_refunds(db).settled}
 
 

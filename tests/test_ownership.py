@@ -399,6 +399,10 @@ PROBES: dict[tuple[str, str], Maker] = {
     ("POST", "/api/v1/staff/prescriptions/{rx_id}/return"):
         _rx("/return", PHARMACIST_ROUTES + ["pharmacist"], body={"reason": "越权探测"}),
     ("POST", "/api/v1/staff/prescriptions/{rx_id}/dispense"): _rx("/dispense", PHARMACIST_ROUTES + ["pharmacist"]),
+    # the refund window's drug fee (any clerk refunds any prescription): everyone else is refused alike
+    ("POST", "/api/v1/staff/prescriptions/{rx_id}/refund"):
+        _rx("/refund", ["doctor A", "doctor B", "pharmacist", "account A", NOBODY, FORGED], which="issued_rx",
+            body={"reason": "越权探测退费"}),
     ("GET", "/api/v1/prescriptions/{rx_id}"): _my_rx("", read=True),
     ("POST", "/api/v1/prescriptions/{rx_id}/fulfilment"):
         _my_rx("/fulfilment", {"method": "pickup", "pharmacy_id": 1}),

@@ -99,7 +99,7 @@ def test_a_hold_still_running_is_left_alone(api: httpx.Client, db_engine: Engine
                 notice_version=acc["notice"]).json()["id"]
     result = run_once(service_db)
     assert set(result) == {"expired", "reminded", "missed", "reconciled", "unanswered", "left",
-                           "prescriptions_expired", "refunds_settled"}
+                           "prescriptions_expired", "refund_unservable", "refunds_settled"}
     assert appointment_row(db_engine, appt)["status"] == "pending_payment"
     assert slot_row(db_engine, slot)["booked"] == 1
 

@@ -388,8 +388,9 @@ def schedule_slots(session: Session, *, schedule_id: int) -> list[Slot]:
 def delete_schedule(session: Session, *, actor: Actor, schedule_id: int) -> tuple[Schedule, list[int]]:
     """Withdraw a session: its slots stop being offered and unpaid holds on them expire.
 
-    Paid appointments on it are left as they are and listed in the event: cancelling and refunding them is the
-    clinic-stop refund's job.
+    Paid appointments on it are left as they are and listed in the event: the scheduler job
+    ``refund_unservable`` (server/refunds/unservable.py) cancels those not yet seen (slot ``removed``), refunds
+    them and tells the patients.
     """
     from server.appointments.models import Appointment
     from server.appointments.service import HOLDING_PAID, transition

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, TZDateTime
@@ -20,7 +20,9 @@ class Payment(Base):
     """
 
     __tablename__ = "payments"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),)
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),
+                      # the day's reconciliation: payments paid within a day
+                      Index("ix_payments_paid_at", "paid_at"))
 
     id: Mapped[int] = pk()
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)

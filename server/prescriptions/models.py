@@ -19,7 +19,7 @@ from server.ids import BigId, pk
 from server.ids import created_at as created_at_column
 
 STATUSES = ("draft", "signed", "returned", "approved", "issued", "fulfilment_chosen", "paid", "dispensed",
-            "shipped", "expired", "voided")
+            "shipped", "expired", "voided", "refunded")
 
 
 class Prescription(Base):

@@ -260,6 +260,9 @@ class PatientPrescription(BaseModel):
     fulfilment: Fulfilment | None
     paid_at: dt.datetime | None
     verify_url: str
+    refund_status: str | None = Field(default=None, description="refunding | refunded | rejected (null: no refund of "
+                                                                "the drug fee)")
+    refund_status_label: str | None = Field(default=None, description="退费中 | 已退费 | 退费申请未通过")
 
 
 class SlipPatient(BaseModel):

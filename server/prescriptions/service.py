@@ -5,6 +5,7 @@ The machine (DOMAIN.md "Prescription"; docs/api-contract.md)::
     draft --sign--> signed --pharmacist--> approved --SMS--> issued --patient--> fulfilment_chosen --pays--> paid
     signed --pharmacist--> returned --doctor edits--> draft
     paid --pharmacist--> dispensed (pickup) | shipped (delivery)
+    paid --clerk refunds the drug fee--> refunded (server/refunds/drug.py; never after dispensed/shipped)
     issued|fulfilment_chosen --validity passes--> expired
     draft|signed|returned|approved|issued|fulfilment_chosen --doctor voids--> voided
 
@@ -54,7 +55,7 @@ from server.video.models import ConsentRequest
 
 LABELS = {"draft": "草稿", "signed": "待审核", "returned": "已退回", "approved": "审核通过", "issued": "已开具",
           "fulfilment_chosen": "待支付", "paid": "已支付", "dispensed": "已取药", "shipped": "已发货",
-          "expired": "已过期", "voided": "已作废"}
+          "expired": "已过期", "voided": "已作废", "refunded": "已退费"}
 ALLOWED: dict[str, frozenset[str]] = {
     "draft": frozenset({"signed", "voided"}),
     "signed": frozenset({"approved", "returned", "voided"}),
@@ -62,15 +63,15 @@ ALLOWED: dict[str, frozenset[str]] = {
     "approved": frozenset({"issued", "voided"}),
     "issued": frozenset({"fulfilment_chosen", "expired", "voided"}),
     "fulfilment_chosen": frozenset({"fulfilment_chosen", "paid", "expired", "voided"}),
-    "paid": frozenset({"dispensed", "shipped"}),
+    "paid": frozenset({"dispensed", "shipped", "refunded"}),
 }
 EDITABLE = ("draft", "returned")
 # what the patient may see: issued and everything after it (a void after issue included)
-PATIENT_VISIBLE = ("issued", "fulfilment_chosen", "paid", "dispensed", "shipped", "expired", "voided")
+PATIENT_VISIBLE = ("issued", "fulfilment_chosen", "paid", "dispensed", "shipped", "expired", "voided", "refunded")
 SLIP_STATUSES = ("signed", "approved", "issued", "fulfilment_chosen", "paid", "dispensed", "shipped", "expired")
 _ACTION = {"signed": "签名", "approved": "审核通过", "returned": "退回", "issued": "开具", "draft": "修改",
            "fulfilment_chosen": "选择取药方式", "paid": "支付", "dispensed": "发药", "shipped": "发货",
-           "expired": "过期", "voided": "作废"}
+           "expired": "过期", "voided": "作废", "refunded": "退费"}
 _NO_LOCK_KEY = 7_277_005
 
 
@@ -171,8 +172,18 @@ def public(session: Session, rx: Prescription) -> schemas.PrescriptionPublic:
         voided_at=rx.voided_at, void_reason=rx.void_reason, verify_url=verify_url(rx))
 
 
+def refund_status(session: Session, rx_id: int) -> str | None:
+    """What the patient sees of the prescription's drug-fee refunds (the same rule as an appointment's)."""
+    from server.refunds.drug import prescription_refund_status
+
+    return prescription_refund_status(session, rx_id)
+
+
 def patient_public(session: Session, rx: Prescription) -> schemas.PatientPrescription:
+    from server.refunds.service import PATIENT_STATUS
+
     patient, doctor, department = _names(session, rx)
+    refund = refund_status(session, rx.id)
     lines = []
     for ln in rx.lines or []:
         drug = ln.get("drug") or {}
@@ -184,7 +195,8 @@ def patient_public(session: Session, rx: Prescription) -> schemas.PatientPrescri
         id=rx.id, no=rx.no, appointment_id=rx.appointment_id, patient_name=patient.name, doctor_name=doctor.name,
         department=department, status=rx.status, diagnosis=_diagnosis(rx), lines=lines, amount_fen=rx.amount_fen,
         issued_at=rx.issued_at, valid_until=rx.valid_until, fulfilment=_fulfilment(rx), paid_at=rx.paid_at,
-        verify_url=verify_url(rx))
+        verify_url=verify_url(rx), refund_status=refund,
+        refund_status_label=PATIENT_STATUS.get(refund) if refund else None)
 
 
 def _lock(session: Session, rx_id: int) -> Prescription | None:
@@ -513,8 +525,8 @@ def return_(session: Session, *, actor: Actor, staff_id: int, rx_id: int, reason
 def dispense(session: Session, *, actor: Actor, staff_id: int, rx_id: int) -> Prescription:
     rx = _any(session, rx_id)
     if rx.status != "paid":
-        raise _refuse(rx, "dispensed", "只能为已支付的处方发药" if rx.status not in ("dispensed", "shipped")
-                      else "该处方已发药")
+        refusals = {"dispensed": "该处方已发药", "shipped": "该处方已发药", "refunded": "该处方药费已退费，不能发药"}
+        raise _refuse(rx, "dispensed", refusals.get(rx.status, "只能为已支付的处方发药"))
     method = (rx.fulfilment or {}).get("method")
     if method == "delivery":
         return _move(session, rx, "shipped", actor=actor, values={"shipped_at": now(), "dispensed_by": staff_id})
@@ -592,6 +604,8 @@ def _check_open(rx: Prescription, to: str) -> None:
         raise _expired()
     if rx.status == "voided":
         raise _refuse(rx, to, "处方已被医生作废")
+    if rx.status == "refunded":
+        raise _refuse(rx, to, "药费已退费，该处方不能再取药或支付，如需用药请重新问诊")
     if rx.status in ("paid", "dispensed", "shipped"):
         raise _refuse(rx, to, "药费已支付，不能再修改取药方式" if to == "fulfilment_chosen" else "药费已支付")
 
@@ -641,6 +655,16 @@ def mark_paid(session: Session, *, prescription_id: int, payment_id: int, paid_a
         return "prescription_not_payable"
     _move(session, rx, "paid", actor=actor, values={"paid_at": paid_at, "payment_id": payment_id})
     return None
+
+
+def lock_for_refund(session: Session, rx_id: int) -> Prescription | None:
+    """The prescription row locked for a drug-fee refund (the caller holds its payment's lock already)."""
+    return _lock(session, rx_id)
+
+
+def mark_refunded(session: Session, rx: Prescription, *, actor: Actor, reason: str) -> Prescription:
+    """退费: a paid prescription whose drug fee goes back (server/refunds/drug.py); paid -> refunded only."""
+    return _move(session, rx, "refunded", actor=actor, reason=reason)
 
 
 def expire(session: Session, *, rx_id: int, at: dt.datetime) -> int:

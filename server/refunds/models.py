@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, TZDateTime
@@ -24,7 +24,9 @@ class Refund(Base):
     """
 
     __tablename__ = "refunds"
-    __table_args__ = (CheckConstraint("amount_fen > 0", name="refund_amount_positive"),)
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="refund_amount_positive"),
+                      # the day's reconciliation: refunds created or refunded within a day
+                      Index("ix_refunds_created_at", "created_at"), Index("ix_refunds_refunded_at", "refunded_at"))
 
     id: Mapped[int] = pk()
     out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
