@@ -48,8 +48,10 @@ PAYMENT_WAIT_S = 120.0
 # after a visit with a prescription consent: how long the patient waits for the doctor to sign and the pharmacist
 # to approve (a person at a desk) before going on without the drugs
 PRESCRIPTION_WAIT_S = 900.0
-# how long a patient follows a refund (the clerk reviews an application; the gateway settles) before going on
-REFUND_WAIT_S = 900.0
+# how long a patient follows a refund before going on: the gateway settles in moments, while a clerk may review an
+# application hours later (the next journey must not wait for that)
+REFUND_WAIT_S = 120.0
+REVIEW_WAIT_S = 20.0
 APPLICATION_REASONS = ("临时有事未能按时就诊，申请退号", "网络信号差，没有接到医生的视频呼叫", "家中老人突发不适，未能签到",
                        "记错了就诊时间，未能签到")
 # a patient at home in Beijing (Xicheng), for the nearest pickup pharmacy
@@ -815,6 +817,9 @@ class Sim:
         """Watch 退号申请审核中 → 退费中 → 已退费 (or the rejection) on the appointment, as the patient would."""
         started, seen = time.monotonic(), None
         while time.monotonic() - started < REFUND_WAIT_S and not self.stop.is_set():
+            if seen == "reviewing" and time.monotonic() - started > REVIEW_WAIT_S:
+                self.say(f"appointment #{b.id}: the refund window reviews the application later; going on")
+                return
             try:
                 appt = self.api.get(f"/appointments/{b.id}")
             except ApiError as exc:

@@ -579,7 +579,7 @@ def _approve(session: Session, refund: Refund, payment: Payment, appt: Appointme
     return refund
 
 
-def approve(session: Session, *, refund_id: int, actor: Actor, reviewer_id: int) -> Refund:
+def approve(session: Session, *, refund_id: int, actor: Actor, reviewer_id: int | None) -> Refund:
     """The clerk approves a requested refund (an application): its appointment, if still not seen, becomes
     cancelled, and the money goes back. Locks the payment, the appointment, then the refund."""
     refund = session.get(Refund, refund_id)

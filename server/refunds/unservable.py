@@ -138,7 +138,7 @@ def cancel_unservable(session: Session, *, appointment_id: int, day_start: dt.da
         # the patient applied for the fee back (after the time, not seen) and a clerk has not answered yet: the
         # hospital cannot serve the visit, so the application is approved (its SMS tells the patient)
         refund_id = service.approve(session, refund_id=application.id, actor=SYSTEM,
-                                    reviewer_id=None).id  # type: ignore[arg-type]  # the system, not a clerk
+                                    reviewer_id=None).id  # the system, not a clerk
     elif payment is not None:
         try:
             with session.begin_nested():
