@@ -2,6 +2,41 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>ClerkWindow</name>
+    <message numerus="yes">
+        <location filename="../../workstation/ui/clerk.py" line="+315"/>
+        <source>%n new refund application(s) to review.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+259"/>
+        <source>%n waiting, oldest first</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+3"/>
+        <source>%n to send again, newest first</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+21"/>
+        <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
+        <translation type="unfinished">
+            <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
+            <numerusform>%n actions have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>ClinicStopDialog</name>
     <message numerus="yes">
         <location filename="../../workstation/ui/doctor/clinic_stop_dialog.py" line="+170"/>
@@ -81,7 +116,7 @@
 <context>
     <name>PrintPreviewDialog</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/print_preview.py" line="+284"/>
+        <location filename="../../workstation/ui/print_preview.py" line="+303"/>
         <source>%n page(s)</source>
         <translation>
             <numerusform>%n page</numerusform>
@@ -105,6 +140,25 @@
         <translation>
             <numerusform>%n min</numerusform>
             <numerusform>%n min</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>ReconciliationPage</name>
+    <message numerus="yes">
+        <location filename="../../workstation/ui/refunds/reconciliation_page.py" line="+240"/>
+        <source>%n transaction(s)</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location line="+9"/>
+        <source>%n under review or on the way</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
         </translation>
     </message>
 </context>
