@@ -198,3 +198,33 @@ def test_keys_expire_after_a_day(api: httpx.Client, db_engine: Engine, service_d
                   .values(created_at=now() - dt.timedelta(hours=24, minutes=1)))
     assert prune_expired(service_db) >= 1
     assert _keys(db_engine, stale) == [] and len(_keys(db_engine, key)) == 1
+
+
+# every request that moves money (or decides whether it moves) takes the key: a new one without it fails here
+MONEY_ROUTES = {
+    ("post", "/appointments/{appointment_id}/payment"), ("post", "/prescriptions/{rx_id}/payment"),
+    ("post", "/appointments/{appointment_id}/cancel"), ("post", "/appointments/{appointment_id}/refund-application"),
+    ("post", "/staff/refunds/{refund_id}/approve"), ("post", "/staff/refunds/{refund_id}/reject"),
+    ("post", "/staff/refunds/{refund_id}/retry"), ("post", "/staff/appointments/{appointment_id}/window-refund"),
+    ("post", "/staff/prescriptions/{rx_id}/refund"), ("post", "/staff/clinic-stops"),
+}
+# the gateway's own calls (signed notifications, deduplicated by their id) and the sandbox standing in for it
+GATEWAY_SIDE = ("/payments/notify", "/sandbox/")
+
+
+def test_every_route_that_moves_money_takes_an_idempotency_key(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    takes: dict[tuple[str, str], bool] = {}
+    for path, ops in spec["paths"].items():
+        short = path.removeprefix("/api/v1")
+        for method, op in ops.items():
+            if method in ("post", "put", "patch", "delete"):
+                takes[(method, short)] = any(p.get("in") == "header" and p["name"].lower() == "idempotency-key"
+                                             for p in op.get("parameters", []))
+    missing = sorted(r for r in MONEY_ROUTES if not takes.get(r))
+    assert not missing, f"money routes without Idempotency-Key: {missing}"
+    assert MONEY_ROUTES <= takes.keys()
+    # any other route that names money in its path must be listed above (or be the gateway's)
+    moneyish = {r for r in takes if any(w in r[1] for w in ("refund", "payment", "cancel", "clinic-stop"))
+                and not any(g in r[1] for g in GATEWAY_SIDE)}
+    assert moneyish <= MONEY_ROUTES, f"unlisted money routes: {sorted(moneyish - MONEY_ROUTES)}"
