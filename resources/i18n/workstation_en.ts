@@ -6,31 +6,31 @@
     <message numerus="yes">
         <location filename="../../workstation/ui/clerk.py" line="+315"/>
         <source>%n new refund application(s) to review.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n new refund application to review.</numerusform>
+            <numerusform>%n new refund applications to review.</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location line="+259"/>
         <source>%n waiting, oldest first</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n waiting, oldest first</numerusform>
+            <numerusform>%n waiting, oldest first</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location line="+3"/>
         <source>%n to send again, newest first</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n to send again, newest first</numerusform>
+            <numerusform>%n to send again, newest first</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location line="+21"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
-        <translation type="unfinished">
+        <translation>
             <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
             <numerusform>%n actions have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
         </translation>
@@ -148,17 +148,17 @@
     <message numerus="yes">
         <location filename="../../workstation/ui/refunds/reconciliation_page.py" line="+240"/>
         <source>%n transaction(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n transaction</numerusform>
+            <numerusform>%n transactions</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location line="+9"/>
         <source>%n under review or on the way</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n under review or on the way</numerusform>
+            <numerusform>%n under review or on the way</numerusform>
         </translation>
     </message>
 </context>

@@ -46,27 +46,27 @@
     <message>
         <location line="+2"/>
         <source>Approve refund application</source>
-        <translation type="unfinished"></translation>
+        <translation>同意退号申请</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Reject refund application</source>
-        <translation type="unfinished"></translation>
+        <translation>拒绝退号申请</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Send refund again</source>
-        <translation type="unfinished"></translation>
+        <translation>重新发起退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Window refund</source>
-        <translation type="unfinished"></translation>
+        <translation>窗口退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund drug fee</source>
-        <translation type="unfinished"></translation>
+        <translation>药费退费</translation>
     </message>
 </context>
 <context>
@@ -284,179 +284,179 @@
     <message>
         <location filename="../../workstation/ui/clerk.py" line="+71"/>
         <source>No refund applications are waiting. A patient&apos;s application appears here as soon as it is made.</source>
-        <translation type="unfinished"></translation>
+        <translation>暂无待审核的退号申请。患者提交申请后会立即显示在这里。</translation>
     </message>
     <message>
         <location line="+20"/>
         <source>No refund exceptions. A refund the payment gateway refuses or closes appears here to be sent again.</source>
-        <translation type="unfinished"></translation>
+        <translation>暂无退款异常。支付渠道退款失败或关闭的退费会显示在这里，供重新发起。</translation>
     </message>
     <message>
         <location line="+215"/>
         <source>%1&apos;s application was dealt with at another desk.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 的退号申请已在其他窗口处理。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>%1&apos;s refund was sent again at another desk.</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 的退费已在其他窗口重新发起。</translation>
     </message>
     <message numerus="yes">
         <location line="+7"/>
         <source>%n new refund application(s) to review.</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>有 %n 条新的退号申请待审核。</numerusform>
         </translation>
     </message>
     <message>
         <location line="+33"/>
         <source>This refund is already being sent; wait for the server&apos;s answer.</source>
-        <translation type="unfinished"></translation>
+        <translation>该退费正在提交，请等待服务器响应。</translation>
     </message>
     <message>
         <location line="+23"/>
         <source>Approve refund application</source>
-        <translation type="unfinished"></translation>
+        <translation>同意退号申请</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Approve %1&apos;s application and refund %2?</source>
-        <translation type="unfinished"></translation>
+        <translation>确定同意 %1 的退号申请并退费 %2 吗？</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Appointment %1 (%2) is cancelled. The fee goes back the way it was paid (1–15 working days) and the patient is told by text message.</source>
-        <translation type="unfinished"></translation>
+        <translation>预约 %1（%2）将被取消。费用将原路退回（1–15 个工作日到账），系统会以短信通知患者。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Approve and refund %1</source>
-        <translation type="unfinished"></translation>
+        <translation>同意并退费 %1</translation>
     </message>
     <message>
         <location line="+0"/>
         <location line="+54"/>
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
     <message>
         <location line="-47"/>
         <source>Approval queued; the refund starts as soon as the server has it.</source>
-        <translation type="unfinished"></translation>
+        <translation>同意操作已排队，服务器收到后将立即发起退费。</translation>
     </message>
     <message>
         <location line="+29"/>
         <source>Rejection queued; the patient is told by text message.</source>
-        <translation type="unfinished"></translation>
+        <translation>拒绝操作已排队，系统将以短信通知患者。</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>The gateway closed refund %1, so its number cannot be used again: a new refund of %2 is created under a new number.</source>
-        <translation type="unfinished"></translation>
+        <translation>支付渠道已关闭退款单 %1，该退款单号不能再次使用：将以新的退款单号重新发起 %2 的退费。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Refund %1 is sent again under the same number: the gateway pays it at most once, however often it is sent.</source>
-        <translation type="unfinished"></translation>
+        <translation>退款单 %1 将以原退款单号重新发起：无论发送多少次，支付渠道最多只退款一次。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Send refund again</source>
-        <translation type="unfinished"></translation>
+        <translation>重新发起退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Send %1&apos;s refund of %2 again?</source>
-        <translation type="unfinished"></translation>
+        <translation>确定重新发起 %1 的退费 %2 吗？</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Send %1 again</source>
-        <translation type="unfinished"></translation>
+        <translation>重新发起 %1</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Sending the refund again…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在重新发起退费…</translation>
     </message>
     <message>
         <location line="+28"/>
         <source>Refund of %1 queued.</source>
-        <translation type="unfinished"></translation>
+        <translation>退费 %1 已排队，等待发送到服务器。</translation>
     </message>
     <message>
         <location line="+34"/>
         <source>The server refused the action.</source>
-        <translation type="unfinished"></translation>
+        <translation>服务器拒绝了该操作。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The server refused: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>服务器拒绝：%1</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Approved: %1 goes back to %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>已同意：%1 将原路退回给 %2。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Rejected %2&apos;s application; the patient is told by text message.</source>
-        <translation type="unfinished"></translation>
+        <translation>已拒绝 %2 的退号申请，系统将以短信通知患者。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Sent again: %1 to %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>已重新发起：%1 将退回给 %2。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Window refund started: %1 goes back to %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>窗口退费已发起：%1 将原路退回给 %2。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Drug fee refund started: %1 goes back to %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>药费退费已发起：%1 将原路退回给 %2。</translation>
     </message>
     <message>
         <location line="+36"/>
         <source>The refund lists could not be loaded: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>退费列表加载失败：%1</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Refund applications (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>退号申请（%1）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund exceptions (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>退款异常（%1）</translation>
     </message>
     <message numerus="yes">
         <location line="+2"/>
         <source>%n waiting, oldest first</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n 条待审核，最早的在前</numerusform>
         </translation>
     </message>
     <message>
         <location line="+1"/>
         <source>%1 held for review</source>
-        <translation type="unfinished"></translation>
+        <translation>待审核金额 %1</translation>
     </message>
     <message numerus="yes">
         <location line="+2"/>
         <source>%n to send again, newest first</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n 笔待重新发起，最新的在前</numerusform>
         </translation>
     </message>
     <message>
         <location line="+1"/>
         <source>%1 not yet back with the patients</source>
-        <translation type="unfinished"></translation>
+        <translation>%1 尚未退回患者</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -466,52 +466,52 @@
     <message>
         <location line="+1"/>
         <source>&amp;Refunds</source>
-        <translation type="unfinished"></translation>
+        <translation>退费(&amp;R)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Reload</source>
-        <translation type="unfinished"></translation>
+        <translation>刷新(&amp;R)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Outbox…</source>
-        <translation type="unfinished">待发送操作(&amp;O)…</translation>
+        <translation>待发送操作(&amp;O)…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Find order…</source>
-        <translation type="unfinished"></translation>
+        <translation>查找订单(&amp;F)…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund applications</source>
-        <translation type="unfinished"></translation>
+        <translation>退号申请</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund exceptions</source>
-        <translation type="unfinished"></translation>
+        <translation>退款异常</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Search and refund</source>
-        <translation type="unfinished"></translation>
+        <translation>查询与退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Reconciliation</source>
-        <translation type="unfinished"></translation>
+        <translation>对账</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Sign out</source>
-        <translation type="unfinished">退出登录</translation>
+        <translation>退出登录</translation>
     </message>
     <message numerus="yes">
         <location line="+1"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
-        <translation type="unfinished">
+        <translation>
             <numerusform>还有 %n 项操作尚未发送到服务器。它们已保存在本机，下次登录后自动发送。确定现在退出登录吗？</numerusform>
         </translation>
     </message>
@@ -1461,127 +1461,127 @@
     <message>
         <location filename="../../workstation/ui/refunds/search_page.py" line="+84"/>
         <source>No refunds on this order.</source>
-        <translation type="unfinished"></translation>
+        <translation>该订单暂无退费记录。</translation>
     </message>
     <message>
         <location line="+94"/>
         <source>Refundable %1</source>
-        <translation type="unfinished"></translation>
+        <translation>可退金额 %1</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>(%1 on the way)</source>
-        <translation type="unfinished"></translation>
+        <translation>（%1 退费中）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Not paid</source>
-        <translation type="unfinished"></translation>
+        <translation>未缴费</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>%1 (paid %2)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1（缴费时间 %2）</translation>
     </message>
     <message>
         <location line="+20"/>
         <source>Refunds of this order (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>本订单退费记录（%1）</translation>
     </message>
     <message>
         <location line="+50"/>
         <source>Receipt printing arrives with a later release.</source>
-        <translation type="unfinished"></translation>
+        <translation>打印退费凭证功能将在后续版本中提供。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Select a refund in the list to print its receipt.</source>
-        <translation type="unfinished"></translation>
+        <translation>请在列表中选择一笔退费，打印其退费凭证。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Sending the refund… it is kept and sent again if the network drops, and counts once.</source>
-        <translation type="unfinished"></translation>
+        <translation>正在提交退费…网络中断时会保存并自动重发，且只会退款一次。</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Nothing was paid on this order.</source>
-        <translation type="unfinished"></translation>
+        <translation>该订单未缴费。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Nothing is left to refund on this order.</source>
-        <translation type="unfinished"></translation>
+        <translation>该订单已无可退金额。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Only a paid prescription that has not been dispensed or shipped can be refunded here.</source>
-        <translation type="unfinished"></translation>
+        <translation>只有已缴费且尚未发药或发货的处方可在此退药费。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>This appointment cannot be refunded at the window in its current state.</source>
-        <translation type="unfinished"></translation>
+        <translation>该预约当前状态不能办理窗口退费。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Window refund…</source>
-        <translation type="unfinished"></translation>
+        <translation>窗口退费…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund drug fee…</source>
-        <translation type="unfinished"></translation>
+        <translation>药费退费…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Print refund receipt…</source>
-        <translation type="unfinished"></translation>
+        <translation>打印退费凭证…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Appointment no.</source>
-        <translation type="unfinished">预约号</translation>
+        <translation>预约号</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Visit</source>
-        <translation type="unfinished">就诊</translation>
+        <translation>就诊信息</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Status</source>
-        <translation type="unfinished">状态</translation>
+        <translation>状态</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Order no.</source>
-        <translation type="unfinished"></translation>
+        <translation>商户订单号</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Paid</source>
-        <translation type="unfinished">已缴费</translation>
+        <translation>实付金额</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Refunded</source>
-        <translation type="unfinished"></translation>
+        <translation>已退金额</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>ID number</source>
-        <translation type="unfinished">证件号码</translation>
+        <translation>证件号码</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Mobile</source>
-        <translation type="unfinished"></translation>
+        <translation>手机号</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Select an order above to see its payment and refunds.</source>
-        <translation type="unfinished"></translation>
+        <translation>请在上方选择订单，查看其缴费和退费情况。</translation>
     </message>
 </context>
 <context>
@@ -2620,152 +2620,152 @@ Why is this prescription right for the patient anyway? The reason is signed with
     <message>
         <location filename="../../workstation/ui/refunds/reconciliation_page.py" line="+107"/>
         <source>No payments on this day.</source>
-        <translation type="unfinished"></translation>
+        <translation>当日无收款记录。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>No refunds on this day.</source>
-        <translation type="unfinished"></translation>
+        <translation>当日无退费记录。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>No refund exceptions.</source>
-        <translation type="unfinished"></translation>
+        <translation>暂无退款异常。</translation>
     </message>
     <message>
         <location line="+73"/>
         <source>Loading…</source>
-        <translation type="unfinished">正在加载…</translation>
+        <translation>正在加载…</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>The reconciliation could not be loaded: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>对账数据加载失败：%1</translation>
     </message>
     <message>
         <location line="+29"/>
         <source>Updated %1</source>
-        <translation type="unfinished"></translation>
+        <translation>更新于 %1</translation>
     </message>
     <message numerus="yes">
         <location line="+9"/>
         <source>%n transaction(s)</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>共 %n 笔</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location line="+9"/>
         <source>%n under review or on the way</source>
-        <translation type="unfinished">
-            <numerusform></numerusform>
+        <translation>
+            <numerusform>%n 笔审核中或退费中</numerusform>
         </translation>
     </message>
     <message>
         <location line="+2"/>
         <source>to send again</source>
-        <translation type="unfinished"></translation>
+        <translation>待重新发起</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>paid − refunded</source>
-        <translation type="unfinished"></translation>
+        <translation>收款 − 已退费</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Payments (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>收款记录（%1）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refunds (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>退费记录（%1）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Exceptions (%1)</source>
-        <translation type="unfinished"></translation>
+        <translation>退款异常（%1）</translation>
     </message>
     <message>
         <location line="+14"/>
         <location line="+11"/>
         <source>Export reconciliation</source>
-        <translation type="unfinished"></translation>
+        <translation>导出对账单</translation>
     </message>
     <message>
         <location line="-10"/>
         <source>CSV files (*.csv)</source>
-        <translation type="unfinished"></translation>
+        <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>The file could not be written: %1</source>
-        <translation type="unfinished">文件写入失败：%1</translation>
+        <translation>文件写入失败：%1</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Saved %1</source>
-        <translation type="unfinished"></translation>
+        <translation>已保存 %1</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Day</source>
-        <translation type="unfinished"></translation>
+        <translation>对账日期</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The day before</source>
-        <translation type="unfinished"></translation>
+        <translation>前一天</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The day after</source>
-        <translation type="unfinished"></translation>
+        <translation>后一天</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Today</source>
-        <translation type="unfinished"></translation>
+        <translation>今天</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Reload</source>
-        <translation type="unfinished"></translation>
+        <translation>刷新</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Export CSV…</source>
-        <translation type="unfinished"></translation>
+        <translation>导出CSV…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>For the accountant: UTF-8 (opens in Excel), amounts in yuan</source>
-        <translation type="unfinished"></translation>
+        <translation>供财务对账：UTF-8 编码（可用 Excel 打开），金额单位为元</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Payments received</source>
-        <translation type="unfinished"></translation>
+        <translation>当日收款</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Refunded</source>
-        <translation type="unfinished"></translation>
+        <translation>已退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refunds not yet completed</source>
-        <translation type="unfinished"></translation>
+        <translation>未完成退费</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Refund exceptions</source>
-        <translation type="unfinished"></translation>
+        <translation>退款异常</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Net received</source>
-        <translation type="unfinished"></translation>
+        <translation>实收净额</translation>
     </message>
 </context>
 <context>
@@ -2773,162 +2773,162 @@ Why is this prescription right for the patient anyway? The reason is signed with
     <message>
         <location filename="../../workstation/ui/refunds/refund_detail.py" line="+154"/>
         <source>(patient unknown)</source>
-        <translation type="unfinished"></translation>
+        <translation>（患者信息未知）</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>%1 (paid %2)</source>
-        <translation type="unfinished"></translation>
+        <translation>%1（缴费时间 %2）</translation>
     </message>
     <message>
         <location line="+29"/>
         <source>What the payment gateway said</source>
-        <translation type="unfinished"></translation>
+        <translation>支付渠道反馈</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The gateway closed this refund (for example the patient&apos;s account was closed). Sending it again creates a new refund number.</source>
-        <translation type="unfinished"></translation>
+        <translation>支付渠道已关闭此笔退款（例如患者的账户已注销）。重新发起将生成新的退款单号。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The gateway could not pay the money back. Sending it again uses the same refund number, so it can never be paid twice.</source>
-        <translation type="unfinished"></translation>
+        <translation>支付渠道未能退回款项。重新发起将使用原退款单号，因此不会重复退款。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Rejected because</source>
-        <translation type="unfinished"></translation>
+        <translation>拒绝原因</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>The patient&apos;s reason</source>
-        <translation type="unfinished"></translation>
+        <translation>患者申请理由</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Reason</source>
-        <translation type="unfinished"></translation>
+        <translation>退费原因</translation>
     </message>
     <message>
         <location line="+39"/>
         <source>Approve and refund %1</source>
-        <translation type="unfinished"></translation>
+        <translation>同意退费 %1</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Approving… the refund starts as soon as the server has it.</source>
-        <translation type="unfinished"></translation>
+        <translation>正在提交同意…服务器收到后将立即发起退费。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Rejecting… the patient is told by text message.</source>
-        <translation type="unfinished"></translation>
+        <translation>正在提交拒绝…系统将以短信通知患者。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Sending the refund again…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在重新发起退费…</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Approve and refund</source>
-        <translation type="unfinished"></translation>
+        <translation>同意退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Reject…</source>
-        <translation type="unfinished"></translation>
+        <translation>拒绝…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Send again…</source>
-        <translation type="unfinished"></translation>
+        <translation>重新发起…</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>A failed refund is sent again under the same refund number; a closed one under a new number</source>
-        <translation type="unfinished"></translation>
+        <translation>退款异常的以原退款单号重新发起；退款关闭的以新的退款单号重新发起</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Refund</source>
-        <translation type="unfinished"></translation>
+        <translation>退费金额</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Paid</source>
-        <translation type="unfinished">已缴费</translation>
+        <translation>实付金额</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>ID number</source>
-        <translation type="unfinished">证件号码</translation>
+        <translation>证件号码</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Mobile</source>
-        <translation type="unfinished"></translation>
+        <translation>手机号</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Appointment</source>
-        <translation type="unfinished"></translation>
+        <translation>预约状态</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Order no.</source>
-        <translation type="unfinished"></translation>
+        <translation>商户订单号</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Created</source>
-        <translation type="unfinished"></translation>
+        <translation>发起时间</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Refund no.</source>
-        <translation type="unfinished"></translation>
+        <translation>退款单号</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund type</source>
-        <translation type="unfinished"></translation>
+        <translation>退费方式</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Handled by</source>
-        <translation type="unfinished"></translation>
+        <translation>经办人</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Sent to gateway</source>
-        <translation type="unfinished"></translation>
+        <translation>提交渠道时间</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Money back</source>
-        <translation type="unfinished"></translation>
+        <translation>退费时间</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Gateway status</source>
-        <translation type="unfinished"></translation>
+        <translation>渠道状态</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Gateway queries</source>
-        <translation type="unfinished"></translation>
+        <translation>渠道查询次数</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Select an application on the left to review it.</source>
-        <translation type="unfinished"></translation>
+        <translation>请在左侧列表中选择要审核的退号申请。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Select a refund on the left to see what went wrong.</source>
-        <translation type="unfinished"></translation>
+        <translation>请在左侧列表中选择一笔退费，查看异常原因。</translation>
     </message>
 </context>
 <context>
@@ -2936,375 +2936,375 @@ Why is this prescription right for the patient anyway? The reason is signed with
     <message>
         <location filename="../../workstation/models/refunds.py" line="+58"/>
         <source>Awaiting review</source>
-        <translation type="unfinished">待审核</translation>
+        <translation>待审核</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Approved</source>
-        <translation type="unfinished">审核通过</translation>
+        <translation>已同意</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Rejected</source>
-        <translation type="unfinished"></translation>
+        <translation>已拒绝</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+26"/>
         <source>Refunding</source>
-        <translation type="unfinished"></translation>
+        <translation>退费中</translation>
     </message>
     <message>
         <location line="-25"/>
         <location line="+26"/>
         <source>Refunded</source>
-        <translation type="unfinished"></translation>
+        <translation>已退费</translation>
     </message>
     <message>
         <location line="-25"/>
         <source>Refund failed</source>
-        <translation type="unfinished"></translation>
+        <translation>退款异常</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund closed</source>
-        <translation type="unfinished"></translation>
+        <translation>退款关闭</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Cancelled before the visit</source>
-        <translation type="unfinished"></translation>
+        <translation>就诊前取消</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Patient&apos;s application</source>
-        <translation type="unfinished"></translation>
+        <translation>退号申请</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Window refund</source>
-        <translation type="unfinished"></translation>
+        <translation>窗口退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Clinic stopped</source>
-        <translation type="unfinished"></translation>
+        <translation>医生停诊</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Visit could not take place</source>
-        <translation type="unfinished"></translation>
+        <translation>号源无法就诊</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Drug fee refund</source>
-        <translation type="unfinished"></translation>
+        <translation>药费退费</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Application under review</source>
-        <translation type="unfinished"></translation>
+        <translation>退号申请审核中</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Application rejected</source>
-        <translation type="unfinished"></translation>
+        <translation>退费申请未通过</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Consultation fee</source>
-        <translation type="unfinished"></translation>
+        <translation>诊费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Drug fee</source>
-        <translation type="unfinished"></translation>
+        <translation>药费</translation>
     </message>
     <message>
         <location line="+6"/>
         <location line="+20"/>
         <source>Awaiting payment</source>
-        <translation type="unfinished">待缴费</translation>
+        <translation>待缴费</translation>
     </message>
     <message>
         <location line="-19"/>
         <source>Booked</source>
-        <translation type="unfinished">已预约</translation>
+        <translation>已预约</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Checked in</source>
-        <translation type="unfinished"></translation>
+        <translation>已签到</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Waiting for the doctor</source>
-        <translation type="unfinished"></translation>
+        <translation>候诊中</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>In consultation</source>
-        <translation type="unfinished">接诊中</translation>
+        <translation>接诊中</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Visit finished</source>
-        <translation type="unfinished"></translation>
+        <translation>已就诊</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Missed</source>
-        <translation type="unfinished">未到</translation>
+        <translation>未到</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cancelled</source>
-        <translation type="unfinished">已取消</translation>
+        <translation>已取消</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cancelled by the hospital</source>
-        <translation type="unfinished"></translation>
+        <translation>院方取消</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+13"/>
         <source>Expired</source>
-        <translation type="unfinished">已过期</translation>
+        <translation>已过期</translation>
     </message>
     <message>
         <location line="-6"/>
         <source>Paid, not dispensed</source>
-        <translation type="unfinished"></translation>
+        <translation>已缴费，未发药</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Dispensed</source>
-        <translation type="unfinished">已发药</translation>
+        <translation>已发药</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Shipped</source>
-        <translation type="unfinished">已发货</translation>
+        <translation>已发货</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Drug fee refunded</source>
-        <translation type="unfinished"></translation>
+        <translation>药费已退</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Issued</source>
-        <translation type="unfinished"></translation>
+        <translation>已开具</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Voided</source>
-        <translation type="unfinished">已作废</translation>
+        <translation>已作废</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Paid</source>
-        <translation type="unfinished">已缴费</translation>
+        <translation>已缴费</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Refunded in full</source>
-        <translation type="unfinished"></translation>
+        <translation>已全额退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Partly refunded</source>
-        <translation type="unfinished"></translation>
+        <translation>部分退费</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Waiting</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>已等待</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Patient</source>
         <comment>column</comment>
-        <translation type="unfinished">患者</translation>
+        <translation>患者</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Mobile</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>手机号</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Fee</source>
         <comment>column</comment>
-        <translation type="unfinished">费别</translation>
+        <translation>费用类型</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Appointment no.</source>
         <comment>column</comment>
-        <translation type="unfinished">预约号</translation>
+        <translation>预约号</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Doctor · department</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>医生 · 科室</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Visit time</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>就诊时间</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Amount</source>
         <comment>column</comment>
-        <translation type="unfinished">金额</translation>
+        <translation>金额</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Patient&apos;s reason</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>申请理由</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Changed</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>更新时间</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Created</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>发起时间</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund no.</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>退款单号</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Order no.</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>商户订单号</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund type</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>退费方式</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Status</source>
         <comment>column</comment>
-        <translation type="unfinished">状态</translation>
+        <translation>状态</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Gateway&apos;s answer</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>渠道反馈</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Paid</source>
         <comment>column</comment>
-        <translation type="unfinished">已缴费</translation>
+        <translation>实付金额</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Paid at</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>缴费时间</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refunded</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>已退金额</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refunded at</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>退费时间</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refundable</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>可退金额</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>退费状态</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Handled by</source>
         <comment>column</comment>
-        <translation type="unfinished"></translation>
+        <translation>经办人</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Not yet accepted</source>
-        <translation type="unfinished"></translation>
+        <translation>渠道未受理</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Processing</source>
-        <translation type="unfinished"></translation>
+        <translation>退款处理中</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Paid back</source>
-        <translation type="unfinished"></translation>
+        <translation>退款成功</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Abnormal: could not be paid back</source>
-        <translation type="unfinished"></translation>
+        <translation>退款异常：未能退回</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Closed</source>
-        <translation type="unfinished"></translation>
+        <translation>退款关闭</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>The gateway closed the refund: send it again under a new number</source>
-        <translation type="unfinished"></translation>
+        <translation>支付渠道已关闭该退款，需以新的退款单号重新发起</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>The gateway could not pay it back (e.g. the patient&apos;s card or account)</source>
-        <translation type="unfinished"></translation>
+        <translation>支付渠道未能退回款项（如患者银行卡或账户异常）</translation>
     </message>
     <message>
         <location line="+385"/>
         <location line="+22"/>
         <source>sending…</source>
-        <translation type="unfinished">发送中…</translation>
+        <translation>提交中…</translation>
     </message>
     <message>
         <location line="+151"/>
         <source>Order %1</source>
-        <translation type="unfinished"></translation>
+        <translation>商户订单号 %1</translation>
     </message>
     <message>
         <location line="+21"/>
         <source>Not paid</source>
-        <translation type="unfinished"></translation>
+        <translation>未缴费</translation>
     </message>
 </context>
 <context>
@@ -3312,127 +3312,127 @@ Why is this prescription right for the patient anyway? The reason is signed with
     <message>
         <location filename="../../workstation/ui/refunds/dialogs.py" line="+223"/>
         <source>The patient no longer needs the medicine</source>
-        <translation type="unfinished"></translation>
+        <translation>患者不再需要该药品</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The pharmacy cannot supply the medicine</source>
-        <translation type="unfinished"></translation>
+        <translation>药房无法供药</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The doctor changed the prescription</source>
-        <translation type="unfinished"></translation>
+        <translation>医生已更改处方</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The patient asked at the window to cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>患者到窗口申请取消</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The visit could not take place (system or network problem)</source>
-        <translation type="unfinished"></translation>
+        <translation>因系统或网络故障未能就诊</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The doctor could not see the patient</source>
-        <translation type="unfinished"></translation>
+        <translation>医生未能接诊</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Booked twice by mistake</source>
-        <translation type="unfinished"></translation>
+        <translation>误操作重复预约</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Enter the reason for the refund (at least 2 characters).</source>
-        <translation type="unfinished"></translation>
+        <translation>请填写退费原因（至少 2 个字）。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Nothing is left to refund on this order.</source>
-        <translation type="unfinished"></translation>
+        <translation>该订单已无可退金额。</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>The prescription is marked refunded: the pharmacy will not dispense it.</source>
-        <translation type="unfinished"></translation>
+        <translation>处方将标记为已退费，药房不再发药。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The drug fee goes back the way it was paid (1–15 working days); the patient is told by text message.</source>
-        <translation type="unfinished"></translation>
+        <translation>药费将原路退回（1–15 个工作日到账），系统会以短信通知患者。</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>The patient&apos;s application waiting for review is approved by this refund.</source>
-        <translation type="unfinished"></translation>
+        <translation>该患者待审核的退号申请将随本次退费一并同意。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>The patient is in consultation now: the video call is ended and the appointment cancelled.</source>
-        <translation type="unfinished"></translation>
+        <translation>患者正在就诊：视频通话将被结束，预约将被取消。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The appointment is cancelled and its place goes back to the schedule for other patients.</source>
-        <translation type="unfinished"></translation>
+        <translation>预约将被取消，号源释放给其他患者预约。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The appointment is cancelled. Its time has passed, so the place is not released.</source>
-        <translation type="unfinished"></translation>
+        <translation>预约将被取消。就诊时间已过，号源不再释放。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The fee goes back the way it was paid (1–15 working days); the patient is told by text message.</source>
-        <translation type="unfinished"></translation>
+        <translation>费用将原路退回（1–15 个工作日到账），系统会以短信通知患者。</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Refund the drug fee</source>
-        <translation type="unfinished"></translation>
+        <translation>药费退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Drug fee of the prescription written at appointment %1</source>
-        <translation type="unfinished"></translation>
+        <translation>预约 %1 所开处方的药费</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Window refund</source>
-        <translation type="unfinished"></translation>
+        <translation>窗口退费</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Consultation fee of appointment %1</source>
-        <translation type="unfinished"></translation>
+        <translation>预约 %1 的诊费</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Refund</source>
-        <translation type="unfinished"></translation>
+        <translation>退费金额</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Reason (required; shown on the receipt and in the records)</source>
-        <translation type="unfinished"></translation>
+        <translation>退费原因（必填，将显示在退费凭证和记录中）</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Choose or type the reason</source>
-        <translation type="unfinished"></translation>
+        <translation>选择或输入退费原因</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund %1</source>
-        <translation type="unfinished"></translation>
+        <translation>确认退费 %1</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
 </context>
 <context>
@@ -3440,12 +3440,12 @@ Why is this prescription right for the patient anyway? The reason is signed with
     <message>
         <location filename="../../workstation/ui/refunds/printing.py" line="+41"/>
         <source>The receipt could not be prepared: %1</source>
-        <translation type="unfinished"></translation>
+        <translation>退费凭证生成失败：%1</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Refund receipt</source>
-        <translation type="unfinished"></translation>
+        <translation>退费凭证</translation>
     </message>
 </context>
 <context>
@@ -3453,62 +3453,62 @@ Why is this prescription right for the patient anyway? The reason is signed with
     <message>
         <location filename="../../workstation/ui/refunds/dialogs.py" line="-199"/>
         <source>The reasons could not be loaded from the server. Close this and try again.</source>
-        <translation type="unfinished"></translation>
+        <translation>无法从服务器加载拒绝原因，请关闭后重试。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Choose why the application is rejected.</source>
-        <translation type="unfinished"></translation>
+        <translation>请选择拒绝原因。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>“Other” needs an explanation for the patient (at least 2 characters).</source>
-        <translation type="unfinished"></translation>
+        <translation>选择“其他”时须填写给患者的说明（至少 2 个字）。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>The explanation is too long.</source>
-        <translation type="unfinished"></translation>
+        <translation>说明内容过长。</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Explanation for the patient (required)</source>
-        <translation type="unfinished"></translation>
+        <translation>给患者的说明（必填）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Explanation for the patient (optional)</source>
-        <translation type="unfinished"></translation>
+        <translation>给患者的说明（选填）</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>Reject refund application</source>
-        <translation type="unfinished"></translation>
+        <translation>拒绝退号申请</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Reject %1&apos;s application to return appointment %2 (%3)? The fee of %4 stays paid. The patient reads your reason in a text message and may apply again.</source>
-        <translation type="unfinished"></translation>
+        <translation>确定拒绝 %1 对预约 %2（%3）的退号申请吗？已缴纳的 %4 将不予退还。患者会通过短信收到您填写的原因，并可再次申请。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Reason</source>
-        <translation type="unfinished"></translation>
+        <translation>拒绝原因</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>e.g. the doctor had already seen the patient at 09:20</source>
-        <translation type="unfinished"></translation>
+        <translation>例如：医生已于 09:20 接诊该患者</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Reject application</source>
-        <translation type="unfinished"></translation>
+        <translation>拒绝申请</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
 </context>
 <context>
@@ -3787,32 +3787,32 @@ Why is this prescription right for the patient anyway? The reason is signed with
     <message>
         <location filename="../../workstation/ui/refunds/search_page.py" line="+78"/>
         <source>Nothing found for “%1”.</source>
-        <translation type="unfinished"></translation>
+        <translation>未找到与“%1”相关的订单。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Type a mobile number, ID number, name, order, appointment or refund number and press Enter.</source>
-        <translation type="unfinished"></translation>
+        <translation>输入手机号、证件号码、姓名、商户订单号、预约号或退款单号，按回车键查询。</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Type what to search for.</source>
-        <translation type="unfinished"></translation>
+        <translation>请输入查询内容。</translation>
     </message>
     <message>
         <location line="+81"/>
         <source>Mobile, ID number, name, order / appointment / refund number</source>
-        <translation type="unfinished"></translation>
+        <translation>手机号、证件号码、姓名、订单号/预约号/退款单号</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Search</source>
-        <translation type="unfinished"></translation>
+        <translation>查询</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Enter searches. A name finds every patient whose name contains it.</source>
-        <translation type="unfinished"></translation>
+        <translation>按回车键查询。按姓名查询时，列出姓名中包含所输入文字的所有患者。</translation>
     </message>
 </context>
 <context>

@@ -211,7 +211,7 @@ def test_an_application_appears_live_and_is_approved_or_rejected(
     assert a.patient_name == "王建国" and a.reason == "临时出差未能参加视频问诊，申请退还诊费"
     assert a.amount_fen == first["fee"] and a.doctor_name == where["name"]
     assert queue.row_of(a.refund_id) < queue.row_of(b.refund_id)  # type: ignore[operator]  # oldest first
-    assert w.tabs.tabText(0).endswith(f"({queue.rowCount()})")
+    assert w.tabs.tabText(0).endswith((f"({queue.rowCount()})", f"（{queue.rowCount()}）"))  # en / zh_CN brackets
 
     # approve: the confirmation names the money; the row leaves; the next one is shown
     assert w.applications_view.select(a.refund_id)
