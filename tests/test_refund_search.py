@@ -291,6 +291,8 @@ def test_a_drug_fee_refund_and_the_pharmacist_cannot_dispense_after(
     # the same key: the first answer again; another key: refused, it is refunded already
     again = refund_rx(api, clerk["headers"], rx, reason="  患者改去线下药房购买  ", key=key)
     assert again.status_code == 201 and again.json() == got and again.headers.get("Idempotent-Replayed") == "true"
+    (told,) = sms_to(api, acc["mobile"], kind="drug_refund")  # once, the replay sent nothing
+    assert "36.50元" in told["body"] and "不再发药" in told["body"]
     twice = refund_rx(api, clerk["headers"], rx)
     assert twice.status_code == 409 and twice.json()["code"] == "prescription_not_refundable"
     assert twice.json()["details"] == {"status": "refunded"}

@@ -81,4 +81,23 @@ def refund_prescription(session: Session, *, rx_id: int, reason: str, actor: Act
     refund = service.request_refund(session, payment_id=payment.id, path="drug", actor=actor,
                                     reason=f"药费退费：{text}", reviewer_id=staff_id)
     prescriptions.mark_refunded(session, rx, actor=actor, reason=text)
+    _tell_patient(session, rx, refund)
     return refund
+
+
+def _tell_patient(session: Session, rx: Prescription, refund: Refund) -> None:
+    """SMS kind ``drug_refund``: the patient learns the drugs will not come and the fee is on its way back."""
+    from server.accounts.models import Account
+    from server.config import get_settings
+    from server.patients.models import Patient
+    from server.sms.service import send_sms
+
+    account = session.get(Account, rx.account_id)
+    if account is None:
+        return
+    patient = session.get(Patient, rx.patient_id)
+    who = f"{patient.name}您好，" if patient is not None else "您好，"
+    yuan = f"{refund.amount_fen // 100}.{refund.amount_fen % 100:02d}"
+    send_sms(session, mobile=account.mobile, kind="drug_refund",
+             body=f"【{get_settings().hospital_name}】{who}您的处方{rx.no}药费{yuan}元已办理退费，将按原支付路径退回，"
+                  f"1-15个工作日到账；该处方不再发药。")

@@ -18,7 +18,7 @@ class SmsMessage(Base):
     mobile: Mapped[str] = mapped_column(String(11), index=True)
     # code | reminder | notice | clinic_stop | prescription_issued | prescription_voided | refund_approved |
     # refund_rejected | slot_unavailable (a paid visit cancelled because it can no longer take place:
-    # server/refunds/unservable.py) …
+    # server/refunds/unservable.py) | drug_refund (a paid prescription's fee refunded at the window) …
     kind: Mapped[str] = mapped_column(String(24))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = created_at()
