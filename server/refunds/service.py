@@ -173,6 +173,14 @@ def _refused(session: Session, refund_id: int, *, error: str) -> None:
 
 
 def submit_all(db: Database, refund_ids: list[int]) -> None:
+    """Send processing refunds to the gateway and apply its answers; the reconciler sends any this misses.
+    Several at once (a clinic stop's) go through :func:`server.refunds.batch.submit_many`: sent concurrently,
+    answers applied in batches."""
+    if len(set(refund_ids)) > 1:
+        from server.refunds import batch
+
+        batch.submit_many(db, list(dict.fromkeys(refund_ids)))
+        return
     for rid in refund_ids:
         try:
             submit(db, rid)
