@@ -312,6 +312,14 @@ def _paid_payment(session: Session, appt: Appointment) -> Payment | None:
                            .order_by(Payment.id).limit(1)).scalar_one_or_none()
 
 
+def _load(session: Session, model: Any, ids: set[int]) -> list[Any]:
+    rows: list[Any] = []
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), 500):
+        rows += session.execute(select(model).where(model.id.in_(ordered[i:i + 500]))).scalars()
+    return rows
+
+
 def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: int | None,
                  body: schemas.ClinicStopCreate) -> tuple[ClinicStop, Doctor]:
     """停诊 (seed 2.5.3): stop the doctor's slots in the period and cancel (and refund) what was booked on them.
@@ -338,8 +346,9 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     department = session.get(Department, doctor.department_id)
     affected = _affected(doctor.id, starts_at, ends_at)
     affected_ids = affected.with_only_columns(Appointment.id)
-    session.execute(select(Payment.id).where(Payment.appointment_id.in_(affected_ids)).order_by(Payment.id)
-                    .with_for_update(key_share=True))
+    # the payments locked as whole rows: the loop below finds each in the session instead of selecting it again
+    payments = list(session.execute(select(Payment).where(Payment.appointment_id.in_(affected_ids))
+                                    .order_by(Payment.id).with_for_update(key_share=True)).scalars())
     locked = affected.with_for_update(key_share=True).execution_options(populate_existing=True)
     appts = list(session.execute(locked).scalars())
     session.execute(select(Slot.id).where(*_period_slots(doctor.id, starts_at, ends_at)).order_by(Slot.id)
@@ -350,6 +359,10 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     seen = {a.id for a in appts}
     appts += [a for a in session.execute(locked).scalars() if a.id not in seen]
 
+    # likewise every holder and patient the cancellations read (one query each, not one per appointment); the
+    # lists keep them in the session's identity map, which holds rows only while something references them
+    people = [*_load(session, Account, {a.account_id for a in appts}),
+              *_load(session, Patient, {a.patient_id for a in appts})]
     settings = get_settings()
     end_reason = f"医生停诊：{reason}"
     cancelled: list[int] = []
@@ -385,6 +398,7 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
                                    department=department, doctor=doctor, starts_at=appt.starts_at,
                                    reason=reason, paid=paid))
 
+    del payments, people
     stop = ClinicStop(doctor_id=doctor.id, starts_at=starts_at, ends_at=ends_at, reason=reason,
                       declared_by=actor.id or 0, stopped_slots=stopped, cancelled_appointments=len(cancelled),
                       created_at=t)
