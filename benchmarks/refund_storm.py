@@ -34,9 +34,11 @@ Goal: every one of the N refunds ``refunded`` within 10 s of the request, and ``
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import httpx
 from sqlalchemy import func, select
@@ -44,6 +46,7 @@ from sqlalchemy import func, select
 from benchmarks import profiling
 from benchmarks.booking_throughput import raw_commit_rate
 from benchmarks.harness import API, Server, latency_figures, log, postgres_durability, running_server
+from benchmarks.loadgen import process_tree_cpu_s
 from benchmarks.prep import SH, Booker, add_slots, auth, check, cloned_bookers, staff_login
 from benchmarks.ws_setup import DOCTOR_USERNAME, demo_doctor
 
@@ -162,27 +165,40 @@ def _aware(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)  # SQLite hands back the stored UTC, naive
 
 
-def storm(server: Server, *, slots: int) -> dict:
+@dataclass(frozen=True)
+class Prepared:
+    """N paid appointments of doctor1 and the period that covers them."""
+
+    appointment_ids: list[int]
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+def prepare(server: Server, *, slots: int) -> Prepared:
     doctor_id, dept_code = demo_doctor(server)
     t_setup = time.monotonic()
     bookers, version = cloned_bookers(server, slots, department_codes=[dept_code])
     slot_rows = add_slots(server, count=slots, capacity=1, doctor_ids=[doctor_id], first_day=FIRST_DAY)
-    log(f"{slots} bookers and slots ready in {time.monotonic() - t_setup:.1f} s")
     appointment_ids = _book_and_pay(server, list(zip(bookers, [s for s, _ in slot_rows])), version)
-    log(f"{slots} appointments booked and paid at the gateway in {time.monotonic() - t_setup:.1f} s")
     _wait_paid(server, appointment_ids)
     days = -(-slots // 96)
     start = dt.datetime.combine((dt.datetime.now(SH) + dt.timedelta(days=FIRST_DAY)).date(), dt.time(0), SH)
     end = start + dt.timedelta(days=days + 1)
     log(f"{slots} appointments booked and paid in {time.monotonic() - t_setup:.1f} s; the stop covers "
         f"{start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    return Prepared(appointment_ids, start, end)
 
+
+def storm(server: Server, prepared: Prepared) -> dict:
+    slots = len(prepared.appointment_ids)
+    start, end, appointment_ids = prepared.starts_at, prepared.ends_at, prepared.appointment_ids
     label = f"refund_storm-{server.dialect}-{slots}"
     with httpx.Client(base_url=server.base_url, timeout=WAIT_S) as api:
         headers = staff_login(api, DOCTOR_USERNAME)
         body = {"starts_at": start.isoformat(), "ends_at": end.isoformat(), "reason": "临时外出会诊"}
         api.get("/healthz")
         prof = profiling.start(server.process.pid, duration_s=PROFILE_S, label=label)
+        cpu0 = process_tree_cpu_s(server.process.pid)
         t0_wall = time.time()
         t0 = time.perf_counter()
         r = api.post(f"{API}/staff/clinic-stops", headers=headers, json=body)
@@ -198,7 +214,9 @@ def storm(server: Server, *, slots: int) -> dict:
             seen_all = time.perf_counter() - t0
             break
         time.sleep(0.02)
-    log(f"refunds after {time.perf_counter() - t0:.1f} s: {dict(counts)}")
+    cpu_s = process_tree_cpu_s(server.process.pid) - cpu0
+    window_s = time.perf_counter() - t0
+    log(f"refunds after {window_s:.1f} s: {dict(counts)}; server CPU {cpu_s:.1f} s")
     profiling.finish(prof, label=label)
     time.sleep(1.0)  # let late duplicate notifications arrive before they are counted
     counts = _refund_counts(server)
@@ -216,6 +234,9 @@ def storm(server: Server, *, slots: int) -> dict:
         "seen_all_refunded_s": round(seen_all, 3) if seen_all is not None else None,
         "refunds_per_s": round(len(refunded) / all_refunded, 1) if all_refunded else None,
         **latency_figures(refunded, prefix="refunded_"),
+        "server_cpu_s": round(cpu_s, 2),
+        "server_cpu_ms_per_refund": round(cpu_s * 1000 / slots, 2),
+        "server_cores_busy": round(cpu_s / window_s, 2),
         "refunds_count": sum(counts.values()),
         "refunded": counts["refunded"],
         "refund_statuses": dict(counts),
@@ -227,10 +248,10 @@ def storm(server: Server, *, slots: int) -> dict:
 
 def run(*, database: str = "sqlite", quick: bool = False, slots: int | None = None) -> dict:
     slots = slots or (QUICK_SLOTS if quick else DEFAULT_SLOTS)
-    workers = 2 if database == "postgresql" else 1
+    workers = int(os.environ.get("RS_WORKERS", "0")) or (2 if database == "postgresql" else 1)
     env = {"CLINIC_SANDBOX_NOTIFY_DUPLICATES": str(NOTIFY_DUPLICATES)}
     with running_server(database, workers=workers, extra_env=env) as server:
-        figures = storm(server, slots=slots)
+        figures = storm(server, prepare(server, slots=slots))
         raw = raw_commit_rate(server, threads=1, duration_s=1.0 if quick else 3.0)
         log(f"raw commits: {raw:.0f}/s")
         if server.dialect == "postgresql":
