@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.actor import SYSTEM, Actor
 from server.config import Settings
@@ -227,17 +228,20 @@ def apply_gateway(session: Session, *, refund: GatewayRefund, actor: Actor, sour
             return "applied:processing"
         return "ignored:stale"
     if status == "SUCCESS":
+        done = {"status": "refunded", "gateway_status": "SUCCESS", "refunded_at": refund.success_time or t,
+                "gateway_refund_id": refund.refund_id, "updated_at": t, "next_query_at": None}
         res = session.execute(update(Refund).where(Refund.id == ours.id, Refund.status.in_(("processing", "failed")))
-                              .values(status="refunded", gateway_status="SUCCESS", refunded_at=refund.success_time or t,
-                                      gateway_refund_id=refund.refund_id, updated_at=t, next_query_at=None)
-                              .execution_options(synchronize_session=False))
+                              .values(**done).execution_options(synchronize_session=False))
         if res.rowcount != 1:
             return "ignored:already_applied" if ours.status == "refunded" else f"ignored:{ours.status}"
-        session.execute(update(Payment).where(Payment.id == payment.id)
-                        .values(refunded_fen=Payment.refunded_fen + ours.amount_fen)
-                        .execution_options(synchronize_session=False))
-        session.refresh(ours)
-        session.refresh(payment)
+        refunded = session.execute(update(Payment).where(Payment.id == payment.id)
+                                   .values(refunded_fen=Payment.refunded_fen + ours.amount_fen)
+                                   .returning(Payment.refunded_fen)
+                                   .execution_options(synchronize_session=False)).scalar_one()
+        # both rows are locked: what the UPDATEs wrote is what a refresh would read
+        for key, value in done.items():
+            set_committed_value(ours, key, value)
+        set_committed_value(payment, "refunded_fen", refunded)
         if payment.refunded_fen > payment.amount_fen:  # cannot happen while the invariant holds: never commit it
             raise AppError("refund_invariant", "退费金额超过实付金额", status=500)
         _record(session, actor=actor, kind="refund.refunded", refund=ours, payment=payment, source=source)
