@@ -267,7 +267,7 @@ def deliver(client: httpx.Client, url: str, keys: wechatpay.SandboxKeys, body: b
     return tries
 
 
-SENDERS = 8  # the sandbox's deliveries in flight at once, however many notifications fall due together
+SENDERS = 4  # the sandbox's deliveries in flight at once, however many notifications fall due together
 
 
 class _Sender:

@@ -32,7 +32,7 @@ from server.timeutil import now
 
 log = logging.getLogger(__name__)
 
-SUBMIT_CONCURRENCY = 8  # gateway calls in flight at once, per process, whatever the number of batches
+SUBMIT_CONCURRENCY = 4  # gateway calls in flight at once, per process, whatever the number of batches
 APPLY_BATCH = 100  # answers applied in one transaction at most
 _READ_CHUNK = 500  # ids in one IN (...)
 
