@@ -4,8 +4,8 @@ The money rules are those of :mod:`server.refunds.service`, unchanged: every gat
 transaction of ours open, the gateway's answers move refunds with conditional UPDATEs, the payment rows are
 locked before the refund rows and before the audit chain. What differs from :func:`service.submit` one by one:
 
-- the calls run ``SUBMIT_CONCURRENCY`` at a time on one bounded pool per process (each is a network round trip
-  to WeChat Pay in production: one after the other, a thousand would take minutes);
+- the calls run ``refund_submit_concurrency`` (8) at a time on one bounded pool per process (each is a network
+  round trip to WeChat Pay in production: one after the other, a thousand would take minutes);
 - the answers are applied as they come, everything that arrived while the previous batch was being written in
   one transaction (at most ``APPLY_BATCH``), the usual PROCESSING ones in one statement;
 - the batch takes a lease first: ``next_query_at`` moves ``refund_query_base_s`` ahead, so the reconciler does
@@ -32,7 +32,6 @@ from server.timeutil import now
 
 log = logging.getLogger(__name__)
 
-SUBMIT_CONCURRENCY = 4  # gateway calls in flight at once, per process, whatever the number of batches
 APPLY_BATCH = 100  # answers applied in one transaction at most
 _READ_CHUNK = 500  # ids in one IN (...)
 
@@ -40,11 +39,13 @@ _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
-def _gateway_pool() -> ThreadPoolExecutor:
+def _gateway_pool(db: Database) -> ThreadPoolExecutor:
+    """One pool per process: ``refund_submit_concurrency`` calls in flight, whatever the number of batches."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=SUBMIT_CONCURRENCY, thread_name_prefix="refund-submit")
+            _pool = ThreadPoolExecutor(max_workers=max(1, db.settings.refund_submit_concurrency),
+                                       thread_name_prefix="refund-submit")
         return _pool
 
 
@@ -76,7 +77,7 @@ def submit_many(db: Database, refund_ids: list[int], *, gateway: PaymentGateway 
         except GatewayError as exc:
             return exc
 
-    pending = {_gateway_pool().submit(call, row): row for row in rows}
+    pending = {_gateway_pool(db).submit(call, row): row for row in rows}
     while pending:
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         answers = []
