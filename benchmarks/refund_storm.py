@@ -28,6 +28,7 @@ notifications), so its work is counted in the server's CPU (``server_cpu_s``); i
   more than one SUCCESS refund or more than was paid at the gateway's side (``sandbox_refunds``): must be 0;
 - ``server_cpu_s``, ``server_cpu_ms_per_refund``, ``server_cores_busy``: the server's CPU (all its processes, from
   ``/proc``) from the request to the last refund;
+- ``audit_chain_intact``: ``clinic-server audit-verify`` after the storm;
 - ``notifications_*``: REFUND.* notifications the service received (distinct ids), deliveries, duplicates (answered
   as such), refused, and what each one did (``notification_outcomes``);
 - baseline in the same run, after the storm: one-row insert+commit transactions through the server's own engine
@@ -250,6 +251,8 @@ def storm(server: Server, prepared: Prepared) -> dict:
         "double_refunds": double_n,
         "double_refund_checks": doubles,
         **_notifications(server),
+        # every cancellation, refund request and refund is audited: the hash chain still verifies
+        "audit_chain_intact": server.cli("audit-verify", check=False).returncode == 0,
     }
 
 
@@ -265,7 +268,8 @@ def run(*, database: str = "sqlite", quick: bool = False, slots: int | None = No
             figures["postgres_settings"] = postgres_durability(server.engine)
     raw_n_s = slots / raw if raw else None
     met = (figures["refunded"] == slots and figures["all_refunded_s"] is not None
-           and figures["all_refunded_s"] <= GOAL_S and figures["double_refunds"] == 0)
+           and figures["all_refunded_s"] <= GOAL_S and figures["double_refunds"] == 0
+           and figures["audit_chain_intact"])
     return {
         "database": database,
         "server_workers": workers,

@@ -37,7 +37,7 @@ from server.config import get_settings
 from server.consultation import schemas
 from server.consultation.models import ClinicStop
 from server.errors import AppError, Forbidden, InvalidState, NotFound
-from server.events.service import record_change
+from server.events.service import deferred_changes, record_change
 from server.files.models import StoredFile
 from server.patients.models import Patient
 from server.payments.models import Payment
@@ -366,6 +366,18 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     settings = get_settings()
     end_reason = f"医生停诊：{reason}"
     cancelled: list[int] = []
+    with deferred_changes(session) as changes:  # three changes an appointment, written at once at the end
+        _cancel_all(session, appts, changes=changes, actor=actor, doctor=doctor, department=department,
+                    reason=reason, end_reason=end_reason, hospital=settings.hospital_name, cancelled=cancelled)
+        del payments, people
+        stop = _stop_row(session, doctor=doctor, starts_at=starts_at, ends_at=ends_at, reason=reason, actor=actor,
+                         stopped=stopped, cancelled=cancelled, t=t)
+    return stop, doctor
+
+
+def _cancel_all(session: Session, appts: list[Appointment], *, changes: list[Any], actor: Actor, doctor: Doctor,
+                department: Department | None, reason: str, end_reason: str, hospital: str,
+                cancelled: list[int]) -> None:
     for appt in appts:
         paid = _was_paid(appt)
         appointments.transition(session, appt, "cancelled_by_hospital", actor=actor, reason=end_reason)
@@ -375,12 +387,14 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
             if payment is not None and payment.status == "paid":
                 from server.refunds import service as refunds
 
+                mark = len(changes)
                 try:
                     with session.begin_nested():
                         refund = refunds.request_refund(session, payment_id=payment.id, path="clinic_stop",
                                                         actor=actor, reason=end_reason)
                     session.info.setdefault("refunds_to_submit", []).append(refund.id)
                 except AppError as exc:  # already refunded or refunding: nothing more to give back
+                    del changes[mark:]  # what the rolled-back savepoint recorded
                     log.info("clinic stop: appointment %s not refunded again: %s", appt.id, exc.code)
             record_change(session, actor=actor, kind="refund.requested", object_type="appointment",
                           object_id=appt.id, topic="money", doctor_id=appt.doctor_id,
@@ -394,11 +408,13 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
         patient = session.get(Patient, appt.patient_id)
         if account is not None and department is not None:
             send_sms(session, mobile=account.mobile, kind="clinic_stop",
-                     body=stop_sms(hospital=settings.hospital_name, patient=patient.name if patient else "",
+                     body=stop_sms(hospital=hospital, patient=patient.name if patient else "",
                                    department=department, doctor=doctor, starts_at=appt.starts_at,
                                    reason=reason, paid=paid))
 
-    del payments, people
+
+def _stop_row(session: Session, *, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime, reason: str,
+              actor: Actor, stopped: int, cancelled: list[int], t: dt.datetime) -> ClinicStop:
     stop = ClinicStop(doctor_id=doctor.id, starts_at=starts_at, ends_at=ends_at, reason=reason,
                       declared_by=actor.id or 0, stopped_slots=stopped, cancelled_appointments=len(cancelled),
                       created_at=t)
@@ -411,7 +427,7 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     for kind, topic in (("clinic_stop.declared", "clinical"), ("clinic_stop.summary", "admin")):
         record_change(session, actor=actor, kind=kind, object_type="clinic_stop", object_id=stop.id,
                       topic=topic, doctor_id=doctor.id, payload=payload)
-    return stop, doctor
+    return stop
 
 
 def preview_stop(session: Session, *, role: str, own_doctor_id: int | None, doctor_id: int | None,
