@@ -367,17 +367,31 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     end_reason = f"医生停诊：{reason}"
     cancelled: list[int] = []
     with deferred_changes(session) as changes:  # three changes an appointment, written at once at the end
-        _cancel_all(session, appts, changes=changes, actor=actor, doctor=doctor, department=department,
-                    reason=reason, end_reason=end_reason, hospital=settings.hospital_name, cancelled=cancelled)
+        _cancel_all(session, appts, held=_held(session, [p.id for p in payments]), changes=changes, actor=actor,
+                    doctor=doctor, department=department, reason=reason, end_reason=end_reason,
+                    hospital=settings.hospital_name, cancelled=cancelled)
         del payments, people
         stop = _stop_row(session, doctor=doctor, starts_at=starts_at, ends_at=ends_at, reason=reason, actor=actor,
                          stopped=stopped, cancelled=cancelled, t=t)
     return stop, doctor
 
 
-def _cancel_all(session: Session, appts: list[Appointment], *, changes: list[Any], actor: Actor, doctor: Doctor,
-                department: Department | None, reason: str, end_reason: str, hospital: str,
-                cancelled: list[int]) -> None:
+def _held(session: Session, payment_ids: list[int]) -> dict[int, int]:
+    """Fen of each payment already spoken for by its refunds (requested, approved, processing, failed)."""
+    from server.refunds.models import HOLDING, Refund
+
+    held = dict.fromkeys(payment_ids, 0)
+    for i in range(0, len(payment_ids), 500):
+        held.update(session.execute(select(Refund.payment_id, func.sum(Refund.amount_fen))
+                                    .where(Refund.payment_id.in_(payment_ids[i:i + 500]),
+                                           Refund.status.in_(HOLDING))
+                                    .group_by(Refund.payment_id)).tuples().all())
+    return held
+
+
+def _cancel_all(session: Session, appts: list[Appointment], *, held: dict[int, int], changes: list[Any],
+                actor: Actor, doctor: Doctor, department: Department | None, reason: str, end_reason: str,
+                hospital: str, cancelled: list[int]) -> None:
     for appt in appts:
         paid = _was_paid(appt)
         appointments.transition(session, appt, "cancelled_by_hospital", actor=actor, reason=end_reason)
@@ -387,15 +401,27 @@ def _cancel_all(session: Session, appts: list[Appointment], *, changes: list[Any
             if payment is not None and payment.status == "paid":
                 from server.refunds import service as refunds
 
-                mark = len(changes)
-                try:
-                    with session.begin_nested():
+                if payment.id in held:
+                    # locked above with what its refunds hold: what is left to refund now is what request_refund
+                    # will find, so it is called only when it will not refuse (no savepoint needed)
+                    left = payment.amount_fen - payment.refunded_fen - held[payment.id]
+                    if left > 0:
                         refund = refunds.request_refund(session, payment_id=payment.id, path="clinic_stop",
                                                         actor=actor, reason=end_reason)
-                    session.info.setdefault("refunds_to_submit", []).append(refund.id)
-                except AppError as exc:  # already refunded or refunding: nothing more to give back
-                    del changes[mark:]  # what the rolled-back savepoint recorded
-                    log.info("clinic stop: appointment %s not refunded again: %s", appt.id, exc.code)
+                        held[payment.id] += refund.amount_fen
+                        session.info.setdefault("refunds_to_submit", []).append(refund.id)
+                    else:  # already refunded or refunding: nothing more to give back
+                        log.info("clinic stop: appointment %s not refunded again (%s fen left)", appt.id, left)
+                else:
+                    mark = len(changes)
+                    try:
+                        with session.begin_nested():
+                            refund = refunds.request_refund(session, payment_id=payment.id, path="clinic_stop",
+                                                            actor=actor, reason=end_reason)
+                        session.info.setdefault("refunds_to_submit", []).append(refund.id)
+                    except AppError as exc:  # already refunded or refunding: nothing more to give back
+                        del changes[mark:]  # what the rolled-back savepoint recorded
+                        log.info("clinic stop: appointment %s not refunded again: %s", appt.id, exc.code)
             record_change(session, actor=actor, kind="refund.requested", object_type="appointment",
                           object_id=appt.id, topic="money", doctor_id=appt.doctor_id,
                           account_id=appt.account_id,
