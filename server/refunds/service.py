@@ -111,7 +111,7 @@ def request_refund(session: Session, *, payment_id: int, path: str, actor: Actor
         raise Conflict("refund_exceeds_paid", "退费金额超过可退金额，该订单已退费或正在退费",
                        details={"refundable_fen": max(left, 0)})
     t = now()
-    refund = Refund(out_refund_no=order_number("R"), payment_id=payment.id, account_id=payment.account_id,
+    refund = Refund(out_refund_no=order_number("R", tail_bytes=6), payment_id=payment.id, account_id=payment.account_id,
                     appointment_id=payment.appointment_id, prescription_id=payment.prescription_id,
                     amount_fen=amount, path=path, reason=reason[:200], status=status, created_at=t, updated_at=t,
                     next_query_at=t if status == "processing" else None, retry_of_id=retry_of_id)
