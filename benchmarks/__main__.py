@@ -1,4 +1,4 @@
-"""``python -m benchmarks NAME [--json] [--database sqlite|postgresql] [--quick]``
+"""``python -m benchmarks NAME [--json] [--database sqlite|postgresql] [--quick] [--slots N]``
 
 Each benchmark starts the real server on a fresh database, prepares its data, measures, and prints its figures:
 ``--json`` prints one JSON object (for ``all``, ``backend``, ``workstation``, ``video``: one object keyed by
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.harness import log, machine
 
-BACKEND_NAMES = ("booking_race", "booking_throughput", "api_reads")
+BACKEND_NAMES = ("booking_race", "booking_throughput", "api_reads", "refund_storm")
 # the workstation benchmarks (docs/benchmarks.md, "Workstation"): the real workstation code in offscreen Qt processes
 WORKSTATION_NAMES = ("queue_latency", "workstation_startup", "queue_model", "gui_stall", "slip_render")
 # the video visit (docs/benchmarks.md, "Video call"): two processes on loopback, 10 minutes (quick: 20 s)
@@ -27,11 +28,14 @@ VIDEO_NAMES = ("video_call",)
 NAMES = (*BACKEND_NAMES, *WORKSTATION_NAMES, *VIDEO_NAMES)
 
 
-def run_one(name: str, *, database: str, quick: bool) -> dict:
+def run_one(name: str, *, database: str, quick: bool, **options: object) -> dict:
+    """``options`` (e.g. ``slots``) go to the benchmarks whose ``run`` takes them; ``None`` means the default."""
     module = importlib.import_module(f"benchmarks.{name}")
+    accepted = inspect.signature(module.run).parameters
+    extra = {k: v for k, v in options.items() if v is not None and k in accepted}
     t0 = time.monotonic()
     log(f"{name} on {database}{' (quick)' if quick else ''}")
-    figures = module.run(database=database, quick=quick)
+    figures = module.run(database=database, quick=quick, **extra)
     figures["wall_s"] = round(time.monotonic() - t0, 1)
     return figures
 
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--quick", action="store_true", help="a smoke-sized run (seconds, not minutes)")
+    p.add_argument("--slots", type=int, metavar="N",
+                   help="refund_storm: booked and paid slots the clinic stop refunds (default 1,000; quick 30)")
     p.add_argument("--profile", metavar="DIR", type=Path,
                    help="sample the server with py-spy during each measured window; stacks and summaries to DIR")
     p.add_argument("--nice", type=int, default=0, metavar="N",
@@ -75,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for name in names:
         try:
-            results[name] = run_one(name, database=args.database, quick=args.quick)
+            results[name] = run_one(name, database=args.database, quick=args.quick, slots=args.slots)
         except Exception as exc:  # noqa: BLE001 - report it in the JSON and go on with the others
             failed = True
             traceback.print_exc()

@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     sandbox_refund_delay_ms: int = 300
     refund_query_base_s: float = 5.0
     refund_query_max_s: float = 600.0
+    # a clinic stop's refunds: gateway calls in flight at once per process (each a round trip to WeChat Pay)
+    refund_submit_concurrency: int = 8
 
     # staff event stream (SSE): keep-alive and session check interval, safety poll, retention of old events
     events_heartbeat_s: float = 15.0

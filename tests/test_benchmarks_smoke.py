@@ -1,7 +1,8 @@
 """The benchmarks still run: each one, smoke-sized (``--quick --json``), in its own process on its own server.
 
-They check the shape of the report (one JSON object, figures named with their units, ``goal_met``) and the one
-figure that is a correctness property rather than a speed: in the booking race exactly one client wins each round.
+They check the shape of the report (one JSON object, figures named with their units, ``goal_met``) and the
+figures that are correctness properties rather than speeds: in the booking race exactly one client wins each round;
+in the refund storm every refund is refunded and none twice.
 Speed goals are not asserted here; a shared CI machine is no place to judge them (see docs/benchmarks.md).
 """
 from __future__ import annotations
@@ -17,8 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_benchmark(name: str, *extra: str, timeout: float = 240) -> dict:
+def run_benchmark(name: str, *extra: str, timeout: float = 240, env_extra: dict[str, str] | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLINIC_")}
+    env.update(env_extra or {})
     if os.environ.get("CLINIC_TEST_DATABASE_URL"):
         env["CLINIC_BENCH_DATABASE_URL"] = os.environ["CLINIC_TEST_DATABASE_URL"]
         extra = (*extra, "--database", "postgresql")
@@ -59,3 +61,21 @@ def test_api_reads_reports_rates() -> None:
         assert isinstance(out[key], (int, float)), (key, out)
     assert out["non_200"] == 0, out
     assert set(out["per_endpoint"]) == {"departments", "doctors", "slots", "appointments"}
+
+
+def test_refund_storm_refunds_every_one_once() -> None:
+    """30 paid bookings, a clinic stop over them, every REFUND.SUCCESS delivered twice at the same moment."""
+    out = run_benchmark("refund_storm", env_extra={"CLINIC_BENCH_NOTIFY_DUPLICATES": "2"})
+    for key in ("declare_ms", "all_submitted_s", "all_refunded_s", "refunds_per_s", "refunded_p50_ms",
+                "refunded_p95_ms", "server_cpu_ms_per_refund", "raw_commits_per_s", "ratio_to_raw"):
+        assert isinstance(out[key], (int, float)) and out[key] > 0, (key, out)
+    n = out["slots"]
+    assert n == 30 and out["cancelled_appointments"] == n, out
+    assert out["refunds_count"] == out["refunded"] == n and out["refund_statuses"] == {"refunded": n}, out
+    assert out["double_refunds"] == 0 and out["audit_chain_intact"] is True, out
+    checks = out["double_refund_checks"]
+    assert checks["refunded_fen"] == checks["paid_fen"] > 0, out  # every fen back, not one more
+    assert out["notify_duplicates"] == 2 and out["notifications_refused"] == 0, out
+    # each notification twice (more only if a delivery had to be tried again), every one answered
+    assert out["notifications_received"] == n and out["notification_deliveries"] >= 2 * n, out
+    assert out["notification_duplicates"] >= n, out

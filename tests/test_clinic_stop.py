@@ -426,3 +426,46 @@ def test_bookings_racing_a_stop_are_cancelled_or_refused_never_left_standing(
     midway = _race(api, live_server, db_engine, admin, holders=20, stop_after=5)
     assert midway["won"] >= 5
     assert at_once["won"] + at_once["refused"] == midway["won"] + midway["refused"] == 20
+
+
+def test_a_stop_refunds_only_what_is_left_of_each_payment(api: httpx.Client, db_engine: Engine,
+                                                         admin: dict[str, str]) -> None:
+    """A payment already refunding in full gets no second refund; one partly refunded gets the rest; the stop
+    goes through for all of them (the payments are locked before what is left is read)."""
+    from server.refunds.models import Refund
+
+    doc = make_doctor(api, admin, department_code="endocrinology", fee_fen=3000, name="余额停诊医生")
+    start = future_start(days=4, hour=9)
+    slots = [s["id"] for s in make_schedule(api, admin, doctor_id=doc["id"], start=start, minutes=45,
+                                            slot_minutes=15, capacity=1)["slots"]]
+    booked = []
+    for slot in slots:
+        acc = holder(api, db_engine)
+        r = book(api, acc["headers"], patient_id=acc["patient_id"], slot_id=slot, notice_version=acc["notice"])
+        assert r.status_code == 201, r.text
+        booked.append(r.json()["id"])
+        _pay(db_engine, acc, booked[-1])
+    full, part, fresh = booked
+    t = now()
+    with Session(db_engine) as s, s.begin():
+        for appt, amount in ((full, 3000), (part, 1000)):
+            pid = s.execute(select(Refund.payment_id).where(Refund.appointment_id == appt)).scalar()
+            assert pid is None
+            row = appointment_row(db_engine, appt)
+            s.add(Refund(out_refund_no=f"RTEST{secrets.token_hex(8)}", payment_id=row["payment_id"],
+                         account_id=row["account_id"], appointment_id=appt, amount_fen=amount, path="window",
+                         status="processing", created_at=t, updated_at=t))
+    headers = db_staff(db_engine, role="doctor", doctor_id=doc["id"])
+    r = api.post(STOPS, headers=headers, json={"starts_at": start.isoformat(),
+                                               "ends_at": (start + dt.timedelta(hours=1)).isoformat(),
+                                               "reason": "临时外出会诊"})
+    assert r.status_code == 201, r.text
+    assert r.json()["cancelled_appointments"] == 3
+    with Session(db_engine) as s:
+        def requested(appt: int) -> list[int]:
+            return list(s.execute(select(Refund.amount_fen).where(Refund.appointment_id == appt,
+                                                                  Refund.path == "clinic_stop")).scalars())
+        assert requested(full) == [] and requested(part) == [2000] and requested(fresh) == [3000]
+    for appt in booked:
+        assert appointment_row(db_engine, appt)["status"] == "cancelled_by_hospital"
+        assert len(events_of(db_engine, object_type="appointment", object_id=appt, kind="refund.requested")) == 1

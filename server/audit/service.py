@@ -80,6 +80,29 @@ def audit(session: Session, *, actor: Actor, action: str, object_type: str = "",
     return entry
 
 
+def audit_many(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Append entries in the caller's transaction, in list order, as :func:`audit` called once for each would
+    (the same chain, each entry's own ``at``): one read of the chain's end and one INSERT for them all. Each dict
+    has ``at``, ``actor``, ``action``, ``object_type``, ``object_id`` and ``details``."""
+    if not entries:
+        return
+    take_chain_lock(session)
+    session.flush()
+    last = session.execute(_LAST_HASH).scalar() or GENESIS
+    rows = []
+    for e in entries:
+        actor: Actor = e["actor"]
+        entry = AuditEntry(at=e["at"], actor_type=actor.type, actor_id=actor.id, action=e["action"],
+                           object_type=e["object_type"], object_id=e["object_id"], result="ok",
+                           details=e["details"] or {}, client=actor.client[:64], prev_hash=last)
+        last = entry_hash(entry.prev_hash, entry)
+        rows.append({"at": entry.at, "actor_type": entry.actor_type, "actor_id": entry.actor_id,
+                     "action": entry.action, "object_type": entry.object_type, "object_id": entry.object_id,
+                     "result": entry.result, "details": entry.details, "client": entry.client,
+                     "prev_hash": entry.prev_hash, "hash": last})
+    session.execute(_INSERT, rows)
+
+
 def audit_refusal(db: Any, *, actor: Actor, action: str, object_type: str = "", object_id: int | None = None,
                   details: dict[str, Any] | None = None) -> None:
     """Record a refused attempt in its own transaction (the refused one is rolled back)."""

@@ -37,7 +37,7 @@ from server.config import get_settings
 from server.consultation import schemas
 from server.consultation.models import ClinicStop
 from server.errors import AppError, Forbidden, InvalidState, NotFound
-from server.events.service import record_change
+from server.events.service import deferred_changes, record_change
 from server.files.models import StoredFile
 from server.patients.models import Patient
 from server.payments.models import Payment
@@ -312,6 +312,14 @@ def _paid_payment(session: Session, appt: Appointment) -> Payment | None:
                            .order_by(Payment.id).limit(1)).scalar_one_or_none()
 
 
+def _load(session: Session, model: Any, ids: set[int]) -> list[Any]:
+    rows: list[Any] = []
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), 500):
+        rows += session.execute(select(model).where(model.id.in_(ordered[i:i + 500]))).scalars()
+    return rows
+
+
 def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: int | None,
                  body: schemas.ClinicStopCreate) -> tuple[ClinicStop, Doctor]:
     """停诊 (seed 2.5.3): stop the doctor's slots in the period and cancel (and refund) what was booked on them.
@@ -338,8 +346,9 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     department = session.get(Department, doctor.department_id)
     affected = _affected(doctor.id, starts_at, ends_at)
     affected_ids = affected.with_only_columns(Appointment.id)
-    session.execute(select(Payment.id).where(Payment.appointment_id.in_(affected_ids)).order_by(Payment.id)
-                    .with_for_update(key_share=True))
+    # the payments locked as whole rows: the loop below finds each in the session instead of selecting it again
+    payments = list(session.execute(select(Payment).where(Payment.appointment_id.in_(affected_ids))
+                                    .order_by(Payment.id).with_for_update(key_share=True)).scalars())
     locked = affected.with_for_update(key_share=True).execution_options(populate_existing=True)
     appts = list(session.execute(locked).scalars())
     session.execute(select(Slot.id).where(*_period_slots(doctor.id, starts_at, ends_at)).order_by(Slot.id)
@@ -350,9 +359,39 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     seen = {a.id for a in appts}
     appts += [a for a in session.execute(locked).scalars() if a.id not in seen]
 
+    # likewise every holder and patient the cancellations read (one query each, not one per appointment); the
+    # lists keep them in the session's identity map, which holds rows only while something references them
+    people = [*_load(session, Account, {a.account_id for a in appts}),
+              *_load(session, Patient, {a.patient_id for a in appts})]
     settings = get_settings()
     end_reason = f"医生停诊：{reason}"
     cancelled: list[int] = []
+    with deferred_changes(session) as changes:  # three changes an appointment, written at once at the end
+        _cancel_all(session, appts, held=_held(session, [p.id for p in payments]), changes=changes, actor=actor,
+                    doctor=doctor, department=department, reason=reason, end_reason=end_reason,
+                    hospital=settings.hospital_name, cancelled=cancelled)
+        del payments, people
+        stop = _stop_row(session, doctor=doctor, starts_at=starts_at, ends_at=ends_at, reason=reason, actor=actor,
+                         stopped=stopped, cancelled=cancelled, t=t)
+    return stop, doctor
+
+
+def _held(session: Session, payment_ids: list[int]) -> dict[int, int]:
+    """Fen of each payment already spoken for by its refunds (requested, approved, processing, failed)."""
+    from server.refunds.models import HOLDING, Refund
+
+    held = dict.fromkeys(payment_ids, 0)
+    for i in range(0, len(payment_ids), 500):
+        held.update(session.execute(select(Refund.payment_id, func.sum(Refund.amount_fen))
+                                    .where(Refund.payment_id.in_(payment_ids[i:i + 500]),
+                                           Refund.status.in_(HOLDING))
+                                    .group_by(Refund.payment_id)).tuples().all())
+    return held
+
+
+def _cancel_all(session: Session, appts: list[Appointment], *, held: dict[int, int], changes: list[Any],
+                actor: Actor, doctor: Doctor, department: Department | None, reason: str, end_reason: str,
+                hospital: str, cancelled: list[int]) -> None:
     for appt in appts:
         paid = _was_paid(appt)
         appointments.transition(session, appt, "cancelled_by_hospital", actor=actor, reason=end_reason)
@@ -362,13 +401,27 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
             if payment is not None and payment.status == "paid":
                 from server.refunds import service as refunds
 
-                try:
-                    with session.begin_nested():
+                if payment.id in held:
+                    # locked above with what its refunds hold: what is left to refund now is what request_refund
+                    # will find, so it is called only when it will not refuse (no savepoint needed)
+                    left = payment.amount_fen - payment.refunded_fen - held[payment.id]
+                    if left > 0:
                         refund = refunds.request_refund(session, payment_id=payment.id, path="clinic_stop",
                                                         actor=actor, reason=end_reason)
-                    session.info.setdefault("refunds_to_submit", []).append(refund.id)
-                except AppError as exc:  # already refunded or refunding: nothing more to give back
-                    log.info("clinic stop: appointment %s not refunded again: %s", appt.id, exc.code)
+                        held[payment.id] += refund.amount_fen
+                        session.info.setdefault("refunds_to_submit", []).append(refund.id)
+                    else:  # already refunded or refunding: nothing more to give back
+                        log.info("clinic stop: appointment %s not refunded again (%s fen left)", appt.id, left)
+                else:
+                    mark = len(changes)
+                    try:
+                        with session.begin_nested():
+                            refund = refunds.request_refund(session, payment_id=payment.id, path="clinic_stop",
+                                                            actor=actor, reason=end_reason)
+                        session.info.setdefault("refunds_to_submit", []).append(refund.id)
+                    except AppError as exc:  # already refunded or refunding: nothing more to give back
+                        del changes[mark:]  # what the rolled-back savepoint recorded
+                        log.info("clinic stop: appointment %s not refunded again: %s", appt.id, exc.code)
             record_change(session, actor=actor, kind="refund.requested", object_type="appointment",
                           object_id=appt.id, topic="money", doctor_id=appt.doctor_id,
                           account_id=appt.account_id,
@@ -381,10 +434,13 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
         patient = session.get(Patient, appt.patient_id)
         if account is not None and department is not None:
             send_sms(session, mobile=account.mobile, kind="clinic_stop",
-                     body=stop_sms(hospital=settings.hospital_name, patient=patient.name if patient else "",
+                     body=stop_sms(hospital=hospital, patient=patient.name if patient else "",
                                    department=department, doctor=doctor, starts_at=appt.starts_at,
                                    reason=reason, paid=paid))
 
+
+def _stop_row(session: Session, *, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime, reason: str,
+              actor: Actor, stopped: int, cancelled: list[int], t: dt.datetime) -> ClinicStop:
     stop = ClinicStop(doctor_id=doctor.id, starts_at=starts_at, ends_at=ends_at, reason=reason,
                       declared_by=actor.id or 0, stopped_slots=stopped, cancelled_appointments=len(cancelled),
                       created_at=t)
@@ -397,7 +453,7 @@ def declare_stop(session: Session, *, actor: Actor, role: str, own_doctor_id: in
     for kind, topic in (("clinic_stop.declared", "clinical"), ("clinic_stop.summary", "admin")):
         record_change(session, actor=actor, kind=kind, object_type="clinic_stop", object_id=stop.id,
                       topic=topic, doctor_id=doctor.id, payload=payload)
-    return stop, doctor
+    return stop
 
 
 def preview_stop(session: Session, *, role: str, own_doctor_id: int | None, doctor_id: int | None,

@@ -9,6 +9,8 @@ seen id N will never later see a smaller id appear. That is what lets a stream r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, se
 from sqlalchemy.orm import Session
 
 from server.actor import Actor
-from server.audit.service import audit, take_chain_lock
+from server.audit.service import audit, audit_many, take_chain_lock
 from server.db import Database
 from server.events.models import Event
 from server.timeutil import now
@@ -34,14 +36,15 @@ MONEY_FORBIDDEN_KEYS = frozenset({
 })
 
 
-def _insert_event(session: Session, *, kind: str, object_type: str, object_id: int, topic: str,
-                  doctor_id: int | None, account_id: int | None, payload: dict[str, Any] | None) -> Event:
-    """The event row, its id taken under the chain lock (the module docstring: ids commit in order)."""
+def _check_event(topic: str, payload: dict[str, Any] | None) -> None:
     if topic not in TOPICS:
         raise ValueError(f"unknown event topic {topic!r}")
     if topic == "money" and payload and MONEY_FORBIDDEN_KEYS.intersection(payload):
         # a programming error: the clerk's stream would carry clinical text
         raise ValueError(f"clinical keys in a money event: {sorted(MONEY_FORBIDDEN_KEYS.intersection(payload))}")
+
+
+def _notify_and_lock(session: Session) -> None:
     # What can run before the chain lock does (pending rows of the change, the NOTIFY that PostgreSQL delivers at
     # commit to every worker's listener): every writer of the service waits for that lock until our commit.
     session.flush()
@@ -49,6 +52,13 @@ def _insert_event(session: Session, *, kind: str, object_type: str, object_id: i
         session.execute(_NOTIFY, {"c": NOTIFY_CHANNEL})
         session.info["notified"] = True
     take_chain_lock(session)
+
+
+def _insert_event(session: Session, *, kind: str, object_type: str, object_id: int, topic: str,
+                  doctor_id: int | None, account_id: int | None, payload: dict[str, Any] | None) -> Event:
+    """The event row, its id taken under the chain lock (the module docstring: ids commit in order)."""
+    _check_event(topic, payload)
+    _notify_and_lock(session)
     # one prebuilt INSERT: the ORM's unit of work (or a new statement each time) costs several times as much, on
     # every state change
     values = {"at": now(), "kind": kind, "topic": topic, "object_type": object_type, "object_id": object_id,
@@ -63,12 +73,50 @@ def record_change(session: Session, *, actor: Actor, kind: str, object_type: str
                   payload: dict[str, Any] | None = None, details: dict[str, Any] | None = None) -> Event:
     """Every state change goes through here: an event (what streams see) and an audit entry (who did it).
 
-    Returns the event row written (not attached to the session)."""
+    Returns the event row written (not attached to the session); inside :func:`deferred_changes`, the event
+    to be written (no id yet)."""
+    deferred = session.info.get(_DEFERRED)
+    if deferred is not None:
+        _check_event(topic, payload)
+        values = {"at": now(), "kind": kind, "topic": topic, "object_type": object_type, "object_id": object_id,
+                  "doctor_id": doctor_id, "account_id": account_id, "payload": payload or {}}
+        deferred.append((values, {"at": values["at"], "actor": actor, "action": kind, "object_type": object_type,
+                                  "object_id": object_id,
+                                  "details": details if details is not None else (payload or {})}))
+        return Event(**values)
     event = _insert_event(session, kind=kind, object_type=object_type, object_id=object_id, topic=topic,
                           doctor_id=doctor_id, account_id=account_id, payload=payload)
     audit(session, actor=actor, action=kind, object_type=object_type, object_id=object_id,
           details=details if details is not None else (payload or {}))
     return event
+
+
+_DEFERRED = "deferred_changes"
+
+
+@contextmanager
+def deferred_changes(session: Session) -> Iterator[list[Any]]:
+    """Within the block, :func:`record_change` collects its events and audit entries instead of writing each; at
+    the block's end they are written, in the order recorded, with one INSERT for the events and one for the
+    audit entries (a clinic stop records three changes for each of hundreds of appointments). The chain lock is
+    taken then, so it is held from there to the commit only.
+
+    Yields the list of changes: a caller that rolls back a savepoint inside the block removes what was recorded
+    in it (``del changes[mark:]``). On an exception nothing is written (the transaction is being rolled back)."""
+    if session.info.get(_DEFERRED) is not None:  # already collecting: the outer block writes
+        yield session.info[_DEFERRED]
+        return
+    changes: list[Any] = []
+    session.info[_DEFERRED] = changes
+    try:
+        yield changes
+    finally:
+        session.info.pop(_DEFERRED, None)
+    if changes:
+        _notify_and_lock(session)
+        session.execute(_INSERT, [values for values, _ in changes])
+        session.info["events_written"] = True
+        audit_many(session, [entry for _, entry in changes])
 
 
 def record_signal(session: Session, *, kind: str, object_type: str, object_id: int, topic: str = "clinical",

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
+import itertools
 import logging
+import os
+import queue
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -234,48 +239,119 @@ def success_notification(keys: wechatpay.SandboxKeys, row: SandboxTransaction) -
         associated_data="transaction")
 
 
+def _try(client: httpx.Client, url: str, keys: wechatpay.SandboxKeys, body: bytes, tries: int) -> bool:
+    """One signed POST of a notification; whether the receiver answered 2xx. Each try is signed afresh (new
+    timestamp and nonce), as WeChat's retries are."""
+    signed = wechatpay.sign_delivery(keys, body)
+    try:
+        r = client.post(url, content=signed.body, headers=signed.headers)
+        if 200 <= r.status_code < 300:
+            return True
+        log.info("sandbox notification to %s answered %s (try %s)", url, r.status_code, tries)
+    except httpx.HTTPError as exc:
+        log.info("sandbox notification to %s failed: %s (try %s)", url, exc, tries)
+    return False
+
+
 def deliver(client: httpx.Client, url: str, keys: wechatpay.SandboxKeys, body: bytes, *,
             delays: tuple[float, ...] = RETRY_DELAYS_S, sleep: Any = time.sleep) -> int:
-    """POST one notification until the receiver answers 2xx or the tries run out; returns the tries made.
-
-    Each try is signed afresh (new timestamp and nonce), as WeChat's retries are.
-    """
+    """POST one notification until the receiver answers 2xx or the tries run out; returns the tries made."""
     tries = 0
     for attempt in range(len(delays) + 1):
         tries += 1
-        signed = wechatpay.sign_delivery(keys, body)
-        try:
-            r = client.post(url, content=signed.body, headers=signed.headers)
-            if 200 <= r.status_code < 300:
-                return tries
-            log.info("sandbox notification to %s answered %s (try %s)", url, r.status_code, tries)
-        except httpx.HTTPError as exc:
-            log.info("sandbox notification to %s failed: %s (try %s)", url, exc, tries)
+        if _try(client, url, keys, body, tries):
+            return tries
         if attempt < len(delays):
             sleep(delays[attempt])
     log.warning("sandbox notification to %s gave up after %s tries", url, tries)
     return tries
 
 
+SENDERS = 4  # the sandbox's deliveries in flight at once, however many notifications fall due together
+
+
+class _Sender:
+    """The sandbox gateway's outbox: jobs wait in a heap until they are due, then run on a bounded set of sender
+    threads that share one keep-alive HTTP client. A delivery that failed is put back for its retry, so no
+    sender sleeps; a storm of notifications (a clinic stop's thousand refunds) queues here instead of starting
+    a thread and a client (~20 ms of CPU for its TLS context) per delivery. Started on first use in each
+    process."""
+
+    def __init__(self, senders: int) -> None:
+        self.senders = senders
+        self._cv = threading.Condition()
+        self._due: list[tuple[float, int, Callable[[], None]]] = []
+        self._ready: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._seq = itertools.count()
+        self._pid = 0
+        self.client: httpx.Client | None = None
+
+    def at(self, when: float, job: Callable[[], None]) -> None:
+        """Run ``job`` on a sender thread at ``time.monotonic()`` ``when`` (or as soon as a sender is free)."""
+        with self._cv:
+            if self._pid != os.getpid():
+                self._start()
+            heapq.heappush(self._due, (when, next(self._seq), job))
+            self._cv.notify()
+
+    def _start(self) -> None:
+        self._pid = os.getpid()
+        self._due.clear()
+        self.client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=self.senders,
+                                                                   max_keepalive_connections=self.senders))
+        threading.Thread(target=self._timer, name="sandbox-notify-timer", daemon=True).start()
+        for n in range(self.senders):
+            threading.Thread(target=self._send, name=f"sandbox-notify-{n}", daemon=True).start()
+
+    def _timer(self) -> None:
+        while True:
+            with self._cv:
+                while True:
+                    wait = self._due[0][0] - time.monotonic() if self._due else None
+                    if wait is not None and wait <= 0:
+                        break
+                    self._cv.wait(wait)
+                job = heapq.heappop(self._due)[2]
+            self._ready.put(job)
+
+    def _send(self) -> None:
+        while True:
+            job = self._ready.get()
+            try:
+                job()
+            except Exception:  # a sender never dies; the service's reconcilers find what was not delivered
+                log.exception("sandbox gateway job failed")
+
+
+sender = _Sender(SENDERS)
+
+
+def run_later(delay_s: float, job: Callable[[], None]) -> None:
+    """Run ``job`` on one of the sandbox gateway's sender threads after ``delay_s`` seconds."""
+    sender.at(time.monotonic() + max(delay_s, 0.0), job)
+
+
+def _delivery(url: str, keys: wechatpay.SandboxKeys, body: bytes, attempt: int = 0) -> Callable[[], None]:
+    def job() -> None:
+        assert sender.client is not None
+        if _try(sender.client, url, keys, body, attempt + 1):
+            return
+        if attempt < len(RETRY_DELAYS_S):
+            run_later(RETRY_DELAYS_S[attempt], _delivery(url, keys, body, attempt + 1))
+        else:
+            log.warning("sandbox notification to %s gave up after %s tries", url, attempt + 1)
+
+    return job
+
+
 def schedule_notifications(*, url: str, keys: wechatpay.SandboxKeys, body: bytes, duplicates: int,
-                           delay_s: float) -> list[threading.Thread]:
-    """Send ``duplicates`` deliveries of the same notification after ``delay_s``, each with its own retries.
+                           delay_s: float) -> None:
+    """Send ``duplicates`` deliveries of the same notification after ``delay_s``, each with its own retries
+    (``RETRY_DELAYS_S``).
 
-    The deliveries run on their own threads at nearly the same moment, so the receiver's dedupe is tested
-    against concurrency as well as repetition.
+    The deliveries are due at the same moment and go to different sender threads, so the receiver's dedupe is
+    tested against concurrency as well as repetition.
     """
-    threads = []
     start = time.monotonic() + delay_s
-
-    def run() -> None:
-        pause = start - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-        with httpx.Client(timeout=10) as client:
-            deliver(client, url, keys, body)
-
-    for n in range(duplicates):
-        t = threading.Thread(target=run, name=f"sandbox-notify-{n}", daemon=True)
-        t.start()
-        threads.append(t)
-    return threads
+    for _ in range(duplicates):
+        sender.at(start, _delivery(url, keys, body))

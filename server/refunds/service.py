@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from server.actor import SYSTEM, Actor
 from server.appointments.models import Appointment
@@ -127,7 +128,7 @@ def request_refund(session: Session, *, payment_id: int, path: str, actor: Actor
         raise Conflict("refund_exceeds_paid", "退费金额超过可退金额，该订单已退费或正在退费",
                        details={"refundable_fen": max(left, 0)})
     t = now()
-    refund = Refund(out_refund_no=order_number("R"), payment_id=payment.id, account_id=payment.account_id,
+    refund = Refund(out_refund_no=order_number("R", tail_bytes=6), payment_id=payment.id, account_id=payment.account_id,
                     appointment_id=payment.appointment_id, prescription_id=payment.prescription_id,
                     amount_fen=amount, path=path, reason=reason[:200], status=status, created_at=t, updated_at=t,
                     next_query_at=t if status == "processing" else None, retry_of_id=retry_of_id,
@@ -191,6 +192,14 @@ def _refused(session: Session, refund_id: int, *, error: str) -> None:
 
 
 def submit_all(db: Database, refund_ids: list[int]) -> None:
+    """Send processing refunds to the gateway and apply its answers; the reconciler sends any this misses.
+    Several at once (a clinic stop's) go through :func:`server.refunds.batch.submit_many`: sent concurrently,
+    answers applied in batches."""
+    if len(set(refund_ids)) > 1:
+        from server.refunds import batch
+
+        batch.submit_many(db, list(dict.fromkeys(refund_ids)))
+        return
     for rid in refund_ids:
         try:
             submit(db, rid)
@@ -237,17 +246,20 @@ def apply_gateway(session: Session, *, refund: GatewayRefund, actor: Actor, sour
             return "applied:processing"
         return "ignored:stale"
     if status == "SUCCESS":
+        done = {"status": "refunded", "gateway_status": "SUCCESS", "refunded_at": refund.success_time or t,
+                "gateway_refund_id": refund.refund_id, "updated_at": t, "next_query_at": None}
         res = session.execute(update(Refund).where(Refund.id == ours.id, Refund.status.in_(("processing", "failed")))
-                              .values(status="refunded", gateway_status="SUCCESS", refunded_at=refund.success_time or t,
-                                      gateway_refund_id=refund.refund_id, updated_at=t, next_query_at=None)
-                              .execution_options(synchronize_session=False))
+                              .values(**done).execution_options(synchronize_session=False))
         if res.rowcount != 1:
             return "ignored:already_applied" if ours.status == "refunded" else f"ignored:{ours.status}"
-        session.execute(update(Payment).where(Payment.id == payment.id)
-                        .values(refunded_fen=Payment.refunded_fen + ours.amount_fen)
-                        .execution_options(synchronize_session=False))
-        session.refresh(ours)
-        session.refresh(payment)
+        refunded = session.execute(update(Payment).where(Payment.id == payment.id)
+                                   .values(refunded_fen=Payment.refunded_fen + ours.amount_fen)
+                                   .returning(Payment.refunded_fen)
+                                   .execution_options(synchronize_session=False)).scalar_one()
+        # both rows are locked: what the UPDATEs wrote is what a refresh would read
+        for key, value in done.items():
+            set_committed_value(ours, key, value)
+        set_committed_value(payment, "refunded_fen", refunded)
         if payment.refunded_fen > payment.amount_fen:  # cannot happen while the invariant holds: never commit it
             raise AppError("refund_invariant", "退费金额超过实付金额", status=500)
         _record(session, actor=actor, kind="refund.refunded", refund=ours, payment=payment, source=source)

@@ -38,11 +38,11 @@ def provider() -> SmsProvider:
 
 def send_sms(session: Session, *, mobile: str, kind: str, body: str) -> SmsMessage:
     message = SmsMessage(mobile=mobile, kind=kind, body=body)
-    session.add(message)
-    session.flush()
     p = provider()
     # The development provider cannot fail, so it delivers at once; a network provider would be driven by a
-    # background sender reading queued rows after commit.
+    # background sender reading queued rows after commit. (Known before the INSERT: one statement, not two.)
     if isinstance(p, DevelopmentProvider):
         message.status, message.sent_at, message.provider = "sent", now(), p.name
+    session.add(message)
+    session.flush()
     return message
