@@ -422,6 +422,28 @@ def test_a_window_refund_approves_a_waiting_application(
     wait_for(lambda: patient_view(api, p) == ("refunded", "已退费"), what="the patient to see 已退费")
 
 
+def test_a_clinic_stop_approves_a_waiting_application(
+        api: httpx.Client, db_engine: Engine, clinic: dict[str, Any]) -> None:
+    """Waiting past the time, the patient applied; before a clerk answers, the doctor stops the clinic: the
+    application is approved by the stop (one refund, not a second one refused for want of money)."""
+    p = paid(api, db_engine, clinic)
+    to_waiting(api, p)
+    into_the_past(db_engine, p)
+    assert apply(api, p).status_code == 201
+    application = refunds_of(db_engine, p["id"])[0]
+    stop = {"doctor_id": clinic["id"], "starts_at": (now() - dt.timedelta(hours=1)).isoformat(),
+            "ends_at": (now() + dt.timedelta(hours=2)).isoformat(), "reason": "临时手术"}
+    r = api.post(f"{V1}/staff/clinic-stops", headers={**admin_headers(api, db_engine), "Idempotency-Key": new_key()},
+                 json=stop)
+    assert r.status_code == 201, r.text
+    assert status_of(api, p) == "cancelled_by_hospital"
+    (only,) = refunds_of(db_engine, p["id"])
+    assert (only["id"], only["path"]) == (application["id"], "application")
+    assert "refund.approved" in money_events(db_engine, only["id"])
+    wait_refund(db_engine, p["id"], "refunded")
+    wait_for(lambda: patient_view(api, p) == ("refunded", "已退费"), what="the patient to see 已退费")
+
+
 def test_the_review_routes_are_the_clerks(api: httpx.Client, db_engine: Engine) -> None:
     some = 2**40
     for role in ("doctor", "pharmacist"):

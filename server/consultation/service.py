@@ -410,6 +410,11 @@ def _cancel_all(session: Session, appts: list[Appointment], *, held: dict[int, i
                                                         actor=actor, reason=end_reason)
                         held[payment.id] += refund.amount_fen
                         session.info.setdefault("refunds_to_submit", []).append(refund.id)
+                    elif (application := refunds.pending_application(session, appt.id)) is not None:
+                        # the patient applied for the fee back (the time passed while waiting) and no clerk has
+                        # answered: the hospital stops the clinic, so the application is approved (its SMS says so)
+                        refund = refunds.approve(session, refund_id=application.id, actor=actor, reviewer_id=None)
+                        session.info.setdefault("refunds_to_submit", []).append(refund.id)
                     else:  # already refunded or refunding: nothing more to give back
                         log.info("clinic stop: appointment %s not refunded again (%s fen left)", appt.id, left)
                 else:
