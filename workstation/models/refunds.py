@@ -15,7 +15,6 @@ Nothing here touches the network or a widget (services/refund_feed.py feeds it; 
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,14 +26,13 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     Qt,
-    QTimer,
-    Signal,
 )
 from PySide6.QtGui import QColor
 
 from workstation.models.money import yuan
 from workstation.models.queue import TZ, parse_time
 from workstation.models.review import waiting_text
+from workstation.models.sorted_rows import SortedRowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -282,70 +280,62 @@ class RefundEntry:
         return " · ".join(x for x in (self.doctor_name, self.department_name) if x)
 
 
+class KeyedColumns:
+    """The columns of a table named by keys (``columns``, in display order), headed by :func:`column_name`.
+
+    A mixin for the Qt models below (put before the Qt base class).
+    """
+
+    columns: tuple[str, ...]
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if not 0 <= section < len(self.columns):
+            return None
+        return column_name(self.columns[section])
+
+
 def is_refund_event(event: dict[str, Any]) -> bool:
     return event.get("object_type") == "refund" and str(event.get("kind", "")).startswith("refund.")
 
 
-class RefundListModel(QAbstractTableModel):
+class RefundListModel(KeyedColumns, SortedRowsModel):
     """The applications queue or the exception list, sorted, with row-level updates from the money events."""
 
     # column keys per kind, in display order
     APPLICATION_COLUMNS = ("waiting", "patient", "appointment", "doctor", "visit", "amount", "reason")
     EXCEPTION_COLUMNS = ("changed", "patient", "refund_no", "path", "amount", "status", "error")
 
-    EntryRole = Qt.ItemDataRole.UserRole + 1
-    IdRole = Qt.ItemDataRole.UserRole + 2
-    PendingRole = Qt.ItemDataRole.UserRole + 3
-
-    sig_details_needed = Signal(int)  # refund id: a row born from an event, or one that may retry one here
-    sig_count_changed = Signal(int)
-
     def __init__(self, *, kind: str, clock: Callable[[], dt.datetime] | None = None,
                  parent: QObject | None = None) -> None:
-        super().__init__(parent)
         if kind not in (APPLICATIONS, EXCEPTIONS):
             raise ValueError(f"unknown refund list {kind!r}")
+        # sig_details_needed(refund id): a row born from an event, or one that may retry one here
+        super().__init__(clock=clock, waiting_clock=kind == APPLICATIONS, parent=parent)
         self.kind = kind
         self.columns = self.APPLICATION_COLUMNS if kind == APPLICATIONS else self.EXCEPTION_COLUMNS
-        self._clock = clock or (lambda: dt.datetime.now(TZ))
-        self._entries: list[RefundEntry] = []
-        self._keys: list[tuple[Any, ...]] = []
-        self._by_id: dict[int, RefundEntry] = {}
         self._retried: set[int] = set()  # closed refunds already sent again under a new number
-        self._tick = QTimer(self)
-        self._tick.setInterval(30_000)
-        self._tick.timeout.connect(self._refresh_waiting)
-        if kind == APPLICATIONS:
-            self._tick.start()
 
     def col(self, key: str) -> int:
         return self.columns.index(key)
 
     # --- reading ---------------------------------------------------------------------------------------------
 
-    def now(self) -> dt.datetime:
-        return self._clock()
-
-    def entries(self) -> list[RefundEntry]:
-        return list(self._entries)
-
-    def entry_by_id(self, refund_id: int) -> RefundEntry | None:
-        return self._by_id.get(refund_id)
-
-    def entry_at(self, row: int) -> RefundEntry | None:
-        return self._entries[row] if 0 <= row < len(self._entries) else None
-
-    def row_of(self, refund_id: int) -> int | None:
-        entry = self._by_id.get(refund_id)
-        return None if entry is None else self._entries.index(entry)
-
-    def ids(self) -> list[int]:
-        return [e.refund_id for e in self._entries]
-
     def total_fen(self) -> int:
         return sum(e.amount_fen for e in self._entries)
 
     # --- what belongs here -----------------------------------------------------------------------------------
+
+    def _id_of(self, e: RefundEntry) -> int:
+        return e.refund_id
+
+    def _waiting_column(self) -> int:
+        return self.col("waiting")
 
     def _key(self, e: RefundEntry) -> tuple[Any, ...]:
         if self.kind == APPLICATIONS:
@@ -378,13 +368,7 @@ class RefundListModel(QAbstractTableModel):
             if self.accepts(e):
                 e.pending = pending.get(e.refund_id)
                 entries[e.refund_id] = e
-        self.beginResetModel()
-        ordered = sorted(entries.values(), key=self._key)
-        self._entries = ordered
-        self._keys = [self._key(e) for e in ordered]
-        self._by_id = {e.refund_id: e for e in ordered}
-        self.endResetModel()
-        self.sig_count_changed.emit(len(self._entries))
+        self._reset(entries.values())
 
     def apply_event(self, event: dict[str, Any]) -> bool:
         """A ``refund.*`` money event; True when the list changed."""
@@ -439,91 +423,7 @@ class RefundListModel(QAbstractTableModel):
             return
         self._fill_entry(known, fresh)
 
-    def _fill_entry(self, known: RefundEntry, fresh: RefundEntry) -> None:
-        pending = known.pending if known.status == fresh.status else None
-        for name in RefundEntry.__dataclass_fields__:
-            setattr(known, name, getattr(fresh, name))
-        known.pending = pending
-        self._reposition(known)
-
-    def set_pending(self, refund_id: int, action: str | None) -> None:
-        entry = self._by_id.get(refund_id)
-        if entry is None or entry.pending == action:
-            return
-        entry.pending = action
-        row = self._entries.index(entry)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
-
-    def remove(self, refund_id: int) -> bool:
-        return self._remove(refund_id)
-
-    def _insert(self, entry: RefundEntry) -> None:
-        key = self._key(entry)
-        row = bisect_left(self._keys, key)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._entries.insert(row, entry)
-        self._keys.insert(row, key)
-        self._by_id[entry.refund_id] = entry
-        self.endInsertRows()
-        self.sig_count_changed.emit(len(self._entries))
-
-    def _remove(self, refund_id: int) -> bool:
-        entry = self._by_id.get(refund_id)
-        if entry is None:
-            return False
-        row = self._entries.index(entry)
-        self.beginRemoveRows(QModelIndex(), row, row)
-        del self._entries[row]
-        del self._keys[row]
-        del self._by_id[refund_id]
-        self.endRemoveRows()
-        self.sig_count_changed.emit(len(self._entries))
-        return True
-
-    def _reposition(self, entry: RefundEntry) -> None:
-        row = self._entries.index(entry)
-        key = self._key(entry)
-        target = bisect_left(self._keys[:row] + self._keys[row + 1:], key)
-        if target != row:
-            dest = target + 1 if target > row else target
-            self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), dest)
-            del self._entries[row]
-            del self._keys[row]
-            self._entries.insert(target, entry)
-            self._keys.insert(target, key)
-            self.endMoveRows()
-        else:
-            self._keys[row] = key
-        self.dataChanged.emit(self.index(target, 0), self.index(target, self.columnCount() - 1))
-
-    def _refresh_waiting(self) -> None:
-        if self._entries:
-            col = self.col("waiting")
-            self.dataChanged.emit(self.index(0, col), self.index(len(self._entries) - 1, col))
-
-    def stop(self) -> None:
-        self._tick.stop()
-
     # --- Qt model --------------------------------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if not 0 <= section < len(self.columns):
-            return None
-        return column_name(self.columns[section])
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._entries):
@@ -638,12 +538,13 @@ def order_touched_by(row: dict[str, Any], event: dict[str, Any]) -> bool:
         and not p.get("prescription_id")
 
 
-class OrderListModel(QAbstractTableModel):
+class OrderListModel(KeyedColumns, QAbstractTableModel):
     """The rows of ``GET /staff/orders?q=`` (one per appointment's consultation payment and one per paid
     prescription), as the server ordered them (newest first)."""
 
     COLUMNS = ("patient", "mobile", "fee", "appointment", "doctor", "visit", "status", "paid", "refunded",
                "refundable", "refund")
+    columns = COLUMNS
     KeyRole = Qt.ItemDataRole.UserRole + 1
     RowRole = Qt.ItemDataRole.UserRole + 2
 
@@ -700,17 +601,6 @@ class OrderListModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if not 0 <= section < len(self.COLUMNS):
-            return None
-        return column_name(self.COLUMNS[section])
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

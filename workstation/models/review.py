@@ -12,24 +12,21 @@ Nothing here touches the network or a widget (services/review_feed.py feeds it).
 from __future__ import annotations
 
 import datetime as dt
-from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
     Qt,
-    QTimer,
-    Signal,
 )
 from PySide6.QtGui import QColor
 
 from workstation.models.queue import TZ, parse_time
+from workstation.models.sorted_rows import SortedRowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -139,7 +136,7 @@ class RxEntry:
         return max(0, int((now - self.signed_at).total_seconds() // 60))
 
 
-class ReviewListModel(QAbstractTableModel):
+class ReviewListModel(SortedRowsModel):
     """Prescriptions of some statuses, sorted, with row-level updates from the stream."""
 
     COL_PATIENT, COL_DOCTOR, COL_DEPARTMENT, COL_SIGNED, COL_WAITING, COL_FLAG = range(6)
@@ -147,58 +144,29 @@ class ReviewListModel(QAbstractTableModel):
     COL_STATUS = COL_WAITING
     COL_AT = COL_SIGNED
 
-    EntryRole = Qt.ItemDataRole.UserRole + 1
-    IdRole = Qt.ItemDataRole.UserRole + 2
-    PendingRole = Qt.ItemDataRole.UserRole + 3
-
-    sig_details_needed = Signal(int)  # rx id: a row born from an event lacks the prescription
-    sig_count_changed = Signal(int)
-
     def __init__(self, *, statuses: Iterable[str], newest_first: bool = False, today_only: bool = False,
                  clock: Any = None, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.statuses = frozenset(statuses)
+        statuses = frozenset(statuses)
+        # sig_details_needed(rx id): a row born from an event lacks the prescription
+        super().__init__(clock=clock, waiting_clock=statuses == REVIEW_STATUSES, parent=parent)
+        self.statuses = statuses
         self.newest_first = newest_first
         self.today_only = today_only
         self.review = self.statuses == REVIEW_STATUSES
-        self._clock = clock or (lambda: dt.datetime.now(TZ))
-        self._entries: list[RxEntry] = []
-        self._keys: list[tuple[Any, ...]] = []
-        self._by_id: dict[int, RxEntry] = {}
-        self._tick = QTimer(self)
-        self._tick.setInterval(30_000)
-        self._tick.timeout.connect(self._refresh_waiting)
-        if self.review:
-            self._tick.start()
 
     # --- reading ---------------------------------------------------------------------------------------------
-
-    def now(self) -> dt.datetime:
-        return self._clock()
 
     def day_start(self) -> dt.datetime:
         """Midnight of today in the hospital's zone (what "done today" asks the server for)."""
         return dt.datetime.combine(self.now().astimezone(TZ).date(), dt.time(0), tzinfo=TZ)
 
-    def entries(self) -> list[RxEntry]:
-        return list(self._entries)
-
-    def entry_by_id(self, rx_id: int) -> RxEntry | None:
-        return self._by_id.get(rx_id)
-
-    def entry_at(self, row: int) -> RxEntry | None:
-        return self._entries[row] if 0 <= row < len(self._entries) else None
-
-    def row_of(self, rx_id: int) -> int | None:
-        entry = self._by_id.get(rx_id)
-        if entry is None:
-            return None
-        return self._entries.index(entry)
-
-    def ids(self) -> list[int]:
-        return [e.rx_id for e in self._entries]
-
     # --- sorting ---------------------------------------------------------------------------------------------
+
+    def _id_of(self, e: RxEntry) -> int:
+        return e.rx_id
+
+    def _waiting_column(self) -> int:
+        return self.COL_WAITING
 
     def _key(self, e: RxEntry) -> tuple[Any, ...]:
         if self.newest_first:
@@ -225,13 +193,7 @@ class ReviewListModel(QAbstractTableModel):
             e = RxEntry.from_api(row)
             if self._accepts(e):
                 entries[e.rx_id] = e
-        self.beginResetModel()
-        ordered = sorted(entries.values(), key=self._key)
-        self._entries = ordered
-        self._keys = [self._key(e) for e in ordered]
-        self._by_id = {e.rx_id: e for e in ordered}
-        self.endResetModel()
-        self.sig_count_changed.emit(len(self._entries))
+        self._reset(entries.values())
 
     def apply_event(self, event: dict[str, Any]) -> bool:
         """A ``prescription.*`` stream event; True when the list changed."""
@@ -276,75 +238,7 @@ class ReviewListModel(QAbstractTableModel):
             return
         self._fill_entry(known, fresh)
 
-    def _fill_entry(self, known: RxEntry, fresh: RxEntry) -> None:
-        pending = known.pending if known.status == fresh.status else None
-        for name in RxEntry.__dataclass_fields__:
-            setattr(known, name, getattr(fresh, name))
-        known.pending = pending
-        self._reposition(known)
-
-    def set_pending(self, rx_id: int, action: str | None) -> None:
-        entry = self._by_id.get(rx_id)
-        if entry is None or entry.pending == action:
-            return
-        entry.pending = action
-        row = self._entries.index(entry)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, self.columnCount() - 1))
-
-    def remove(self, rx_id: int) -> bool:
-        return self._remove(rx_id)
-
-    def _insert(self, entry: RxEntry) -> None:
-        key = self._key(entry)
-        row = bisect_left(self._keys, key)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._entries.insert(row, entry)
-        self._keys.insert(row, key)
-        self._by_id[entry.rx_id] = entry
-        self.endInsertRows()
-        self.sig_count_changed.emit(len(self._entries))
-
-    def _remove(self, rx_id: int) -> bool:
-        entry = self._by_id.get(rx_id)
-        if entry is None:
-            return False
-        row = self._entries.index(entry)
-        self.beginRemoveRows(QModelIndex(), row, row)
-        del self._entries[row]
-        del self._keys[row]
-        del self._by_id[rx_id]
-        self.endRemoveRows()
-        self.sig_count_changed.emit(len(self._entries))
-        return True
-
-    def _reposition(self, entry: RxEntry) -> None:
-        row = self._entries.index(entry)
-        key = self._key(entry)
-        target = bisect_left(self._keys[:row] + self._keys[row + 1:], key)
-        if target != row:
-            dest = target + 1 if target > row else target
-            self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), dest)
-            del self._entries[row]
-            del self._keys[row]
-            self._entries.insert(target, entry)
-            self._keys.insert(target, key)
-            self.endMoveRows()
-        else:
-            self._keys[row] = key
-        self.dataChanged.emit(self.index(target, 0), self.index(target, self.columnCount() - 1))
-
-    def _refresh_waiting(self) -> None:
-        if self._entries:
-            self.dataChanged.emit(self.index(0, self.COL_WAITING), self.index(len(self._entries) - 1,
-                                                                               self.COL_WAITING))
-
-    def stop(self) -> None:
-        self._tick.stop()
-
     # --- Qt model --------------------------------------------------------------------------------------------
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else 6
@@ -366,11 +260,6 @@ class ReviewListModel(QAbstractTableModel):
                      QCoreApplication.translate("ReviewListModel", "Time", "column"),
                      QCoreApplication.translate("ReviewListModel", "Status", "column"), "")
         return names[section] if 0 <= section < len(names) else None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._entries):
