@@ -12,13 +12,13 @@ Other parts of the window (an open order's refunds, the day's reconciliation) li
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
 from workstation.models.refunds import APPLICATIONS, RefundListModel, is_refund_event
-from workstation.services.api import ApiClient
-from workstation.services.changes import ChangeHub
+from workstation.services.list_feed import ListFeed
 from workstation.services.ops import Op
 
 log = logging.getLogger(__name__)
@@ -27,66 +27,14 @@ PAGE = 200
 MAX_ROWS = 2000  # applications waiting for review: a window's work, not an archive
 
 
-class RefundFeed(QObject):
-    sig_loaded = Signal(object)  # the model whose snapshot is in
-    sig_load_failed = Signal(object)  # the exception
+class RefundFeed(ListFeed):
+    what = "refund"
+
     sig_refund_changed = Signal(int)  # an event or a fetch touched this refund (redraw it if shown)
     sig_refund_loaded = Signal(object)  # a whole RefundPublic fetched or answered (the detail pane takes it)
     sig_money_events = Signal(object)  # list[dict]: the refund and payment events of one batch, in stream order
 
-    def __init__(self, *, models: list[RefundListModel], api: ApiClient, hub: ChangeHub,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.models = models
-        self.api = api
-        self.hub = hub
-        self._started = False
-        self._loading: dict[int, list[dict[str, Any]]] = {}  # id(model) → events buffered during its load
-        self._reload_again: set[int] = set()
-        self._details_in_flight: set[int] = set()
-
-    @property
-    def started(self) -> bool:
-        return self._started
-
-    def start(self) -> None:
-        if self._started:
-            return
-        self._started = True
-        self.hub.sig_events.connect(self._on_events)
-        self.hub.sig_resync_needed.connect(self.reload)
-        for m in self.models:
-            m.sig_details_needed.connect(self.fetch_details)
-        self.reload()
-
-    def stop(self) -> None:
-        if not self._started:
-            return
-        self._started = False
-        for sig, slot in ((self.hub.sig_events, self._on_events), (self.hub.sig_resync_needed, self.reload)):
-            try:
-                sig.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
-        for m in self.models:
-            try:
-                m.sig_details_needed.disconnect(self.fetch_details)
-            except (RuntimeError, TypeError):
-                pass
-            m.stop()
-
-    # --- snapshots ----------------------------------------------------------------------------------------------
-
-    def reload(self) -> None:
-        for m in self.models:
-            self.reload_model(m)
-
-    def reload_model(self, model: RefundListModel) -> None:
-        key = id(model)
-        if key in self._loading:
-            self._reload_again.add(key)
-            return
-        self._loading[key] = []
+    def _fetcher(self, model: RefundListModel) -> Callable[[], list[dict[str, Any]]]:
         api = self.api
 
         def fetch() -> list[dict[str, Any]]:
@@ -101,30 +49,7 @@ class RefundFeed(QObject):
                 if len(page) < PAGE or offset >= MAX_ROWS:
                     return rows
 
-        Op(fetch, parent=self).success(lambda rows: self._loaded(model, rows)) \
-            .failure(lambda exc: self._failed(model, exc)).run()
-
-    def _loaded(self, model: RefundListModel, rows: list[dict[str, Any]]) -> None:
-        key = id(model)
-        buffered = self._loading.pop(key, [])
-        if not self._started:
-            return
-        model.load_api_rows(rows)
-        for event in buffered:
-            model.apply_event(event)
-        self.sig_loaded.emit(model)
-        if key in self._reload_again:
-            self._reload_again.discard(key)
-            self.reload_model(model)
-
-    def _failed(self, model: RefundListModel, exc: BaseException) -> None:
-        key = id(model)
-        self._loading.pop(key, None)
-        log.info("refund list not loaded: %s", exc)
-        self.sig_load_failed.emit(exc)
-        if key in self._reload_again:
-            self._reload_again.discard(key)
-            self.reload_model(model)
+        return fetch
 
     # --- live ---------------------------------------------------------------------------------------------------
 

@@ -8,13 +8,13 @@ has its prescription fetched once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 
 from workstation.models.review import ReviewListModel
-from workstation.services.api import ApiClient
-from workstation.services.changes import ChangeHub
+from workstation.services.list_feed import ListFeed
 from workstation.services.ops import Op
 
 log = logging.getLogger(__name__)
@@ -23,60 +23,12 @@ PAGE = 200
 MAX_ROWS = 2000  # per status: the lists are a day's work, not an archive
 
 
-class ReviewFeed(QObject):
-    sig_loaded = Signal(object)  # the model whose snapshot is in
-    sig_load_failed = Signal(object)  # the exception
+class ReviewFeed(ListFeed):
+    what = "prescription"
+
     sig_prescription_changed = Signal(int)  # an event or a fetch touched this prescription (redraw it if shown)
 
-    def __init__(self, *, models: list[ReviewListModel], api: ApiClient, hub: ChangeHub,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.models = models
-        self.api = api
-        self.hub = hub
-        self._started = False
-        self._loading: dict[int, list[dict[str, Any]]] = {}  # id(model) → events buffered during its load
-        self._reload_again: set[int] = set()
-        self._details_in_flight: set[int] = set()
-
-    def start(self) -> None:
-        if self._started:
-            return
-        self._started = True
-        self.hub.sig_events.connect(self._on_events)
-        self.hub.sig_resync_needed.connect(self.reload)
-        for m in self.models:
-            m.sig_details_needed.connect(self.fetch_details)
-        self.reload()
-
-    def stop(self) -> None:
-        if not self._started:
-            return
-        self._started = False
-        for sig, slot in ((self.hub.sig_events, self._on_events), (self.hub.sig_resync_needed, self.reload)):
-            try:
-                sig.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
-        for m in self.models:
-            try:
-                m.sig_details_needed.disconnect(self.fetch_details)
-            except (RuntimeError, TypeError):
-                pass
-            m.stop()
-
-    # --- snapshots ----------------------------------------------------------------------------------------------
-
-    def reload(self) -> None:
-        for m in self.models:
-            self.reload_model(m)
-
-    def reload_model(self, model: ReviewListModel) -> None:
-        key = id(model)
-        if key in self._loading:
-            self._reload_again.add(key)
-            return
-        self._loading[key] = []
+    def _fetcher(self, model: ReviewListModel) -> Callable[[], list[dict[str, Any]]]:
         api = self.api
         statuses = sorted(model.statuses)
         # "done today" asks only for today's changes: the archive behind it is never paged through
@@ -94,30 +46,7 @@ class ReviewFeed(QObject):
                         break
             return rows
 
-        Op(fetch, parent=self).success(lambda rows: self._loaded(model, rows)) \
-            .failure(lambda exc: self._failed(model, exc)).run()
-
-    def _loaded(self, model: ReviewListModel, rows: list[dict[str, Any]]) -> None:
-        key = id(model)
-        buffered = self._loading.pop(key, [])
-        if not self._started:
-            return
-        model.load_api_rows(rows)
-        for event in buffered:
-            model.apply_event(event)
-        self.sig_loaded.emit(model)
-        if key in self._reload_again:
-            self._reload_again.discard(key)
-            self.reload_model(model)
-
-    def _failed(self, model: ReviewListModel, exc: BaseException) -> None:
-        key = id(model)
-        self._loading.pop(key, None)
-        log.info("prescription list not loaded: %s", exc)
-        self.sig_load_failed.emit(exc)
-        if key in self._reload_again:
-            self._reload_again.discard(key)
-            self.reload_model(model)
+        return fetch
 
     # --- live ---------------------------------------------------------------------------------------------------
 
