@@ -37,6 +37,7 @@ class StaffWindow(LanguageAware, QMainWindow):
         super().__init__(parent)
         self.staff = staff
         self._closing_for_sign_out = False
+        self._attached = False
         self.resize(*DEFAULT_SIZE)
 
         self.menu_file = self.menuBar().addMenu("")
@@ -129,10 +130,35 @@ class StaffWindow(LanguageAware, QMainWindow):
 
         Op(session.api.events_cursor, parent=self).success(go).failure(lambda _e: go(None)).run()
 
+    def hub_connections(self) -> list[tuple[Any, Any]]:
+        """The (hub signal, slot) pairs the window listens to while attached; role windows name theirs."""
+        return []
+
+    def attach(self) -> None:
+        """Follow the session's hub: the status bar's indicators and :meth:`hub_connections`, once."""
+        if self._attached:
+            return
+        self._attached = True
+        self.attach_indicators(self.hub)  # type: ignore[attr-defined]
+        for signal, slot in self.hub_connections():
+            signal.connect(slot)
+
     def detach(self) -> None:
-        """Disconnect from every service signal; subclasses extend it. Called before the window closes."""
+        """Disconnect from every service signal and stop the window's live feed; subclasses extend it. Called
+        before the window closes."""
         self.connection.detach()
         self.outbox_indicator.detach()
+        if not self._attached:
+            return
+        self._attached = False
+        for signal, slot in self.hub_connections():
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        feed = getattr(self, "feed", None)
+        if feed is not None:
+            feed.stop()
 
     def close_for_sign_out(self) -> None:
         self._closing_for_sign_out = True

@@ -52,7 +52,6 @@ class ClerkWindow(StaffWindow):
         self.session = session
         self.settings = settings
         self.hub = session.hub
-        self._attached = False
         self._detail_seq = 0
         self._acting: dict[str, str] = {}  # outbox target ("refund:12", "appointment:5") → action on its way
         self.reject_reasons: list[dict[str, Any]] = []
@@ -179,23 +178,8 @@ class ClerkWindow(StaffWindow):
         self.reconciliation_page.reload()
         self._mark_queued_actions()
 
-    def attach(self) -> None:
-        if self._attached:
-            return
-        self._attached = True
-        self.attach_indicators(self.hub)
-        self.hub.sig_outbox_item.connect(self._on_outbox_item)
-
-    def detach(self) -> None:
-        super().detach()
-        if not self._attached:
-            return
-        self._attached = False
-        try:
-            self.hub.sig_outbox_item.disconnect(self._on_outbox_item)
-        except (RuntimeError, TypeError):
-            pass
-        self.feed.stop()
+    def hub_connections(self) -> list[tuple[Any, Any]]:
+        return [(self.hub.sig_outbox_item, self._on_outbox_item)]
 
     def reload_all(self) -> None:
         self.feed.reload()

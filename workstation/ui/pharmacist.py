@@ -46,7 +46,6 @@ class PharmacistWindow(StaffWindow):
         self.session = session
         self.settings = settings
         self.hub = session.hub
-        self._attached = False
         self._detail_seq = 0
         self._acting: dict[int, str] = {}  # rx id → action of this desk on its way
 
@@ -131,23 +130,8 @@ class PharmacistWindow(StaffWindow):
         self.attach()
         self.start_live(self.session, self.feed)
 
-    def attach(self) -> None:
-        if self._attached:
-            return
-        self._attached = True
-        self.attach_indicators(self.hub)
-        self.hub.sig_outbox_item.connect(self._on_outbox_item)
-
-    def detach(self) -> None:
-        super().detach()
-        if not self._attached:
-            return
-        self._attached = False
-        try:
-            self.hub.sig_outbox_item.disconnect(self._on_outbox_item)
-        except (RuntimeError, TypeError):
-            pass
-        self.feed.stop()
+    def hub_connections(self) -> list[tuple[Any, Any]]:
+        return [(self.hub.sig_outbox_item, self._on_outbox_item)]
 
     # --- selection → the prescription in full ------------------------------------------------------------------
 

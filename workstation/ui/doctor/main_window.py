@@ -43,7 +43,6 @@ class DoctorWindow(StaffWindow):
         self.session = session
         self.settings = settings
         self.hub = session.hub
-        self._attached = False
         self._chart_seq = 0
 
         # --- the features -------------------------------------------------------------------------------------
@@ -157,31 +156,18 @@ class DoctorWindow(StaffWindow):
         self.load_formulary()
         self.start_live(self.session, self.feed)
 
-    def attach(self) -> None:
-        if self._attached:
-            return
-        self._attached = True
-        self.attach_indicators(self.hub)
-        self.hub.sig_appointment_changed.connect(self._on_appointment_changed)
-        self.hub.sig_outbox_item.connect(self._on_outbox_item)
-        self.hub.sig_change.connect(self._on_change)
-        self.hub.sig_events.connect(self._on_events)
+    def hub_connections(self) -> list[tuple[Any, Any]]:
+        return [(self.hub.sig_appointment_changed, self._on_appointment_changed),
+                (self.hub.sig_outbox_item, self._on_outbox_item),
+                (self.hub.sig_change, self._on_change),
+                (self.hub.sig_events, self._on_events)]
 
     def detach(self) -> None:
-        super().detach()
         self.close_call()
-        if not self._attached:
+        attached = self._attached
+        super().detach()  # the hub's signals and the queue feed
+        if not attached:
             return
-        self._attached = False
-        for sig, slot in ((self.hub.sig_appointment_changed, self._on_appointment_changed),
-                          (self.hub.sig_outbox_item, self._on_outbox_item),
-                          (self.hub.sig_change, self._on_change),
-                          (self.hub.sig_events, self._on_events)):
-            try:
-                sig.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
-        self.feed.stop()
         self.queue_view.stop()
         self.rx_editor.detach()
         if self.drafts is not None:
