@@ -75,7 +75,7 @@ def _uncontended(server: Server, bookers: list[Booker], docs: list[tuple[int, in
 
 
 def run(*, database: str = "sqlite", quick: bool = False) -> dict:
-    clients = 200
+    clients = 60 if quick else 200
     rounds = 1 if quick else 5
     workers = 2 if database == "postgresql" else 1
     with running_server(database, workers=workers) as server:

@@ -11,7 +11,7 @@ holder (real ``POST /appointments/{id}/check-in`` and ``/description``). Two pro
   (``POST /staff/appointments/{id}/call``, offer/answer through the server's signalling).
 
 Once the call is connected and the first patient picture is painted: ``WARMUP_S`` of warm-up (the bitrate
-estimate settles), then the measured window (full: 600 s, quick: 20 s). Figures:
+estimate settles), then the measured window (full: 600 s, quick: 10 s). Figures:
 
 - ``doctor_received_fps_median`` / ``patient_received_fps_median``: the median of the per-second counts of decoded
   frames on each side (doctor: patient → doctor; patient: doctor → patient); ``*_fps_min`` the worst second;
@@ -63,7 +63,7 @@ GOAL_P95_MS = 150.0
 GOAL_DRIFT_MS = 20.0
 WARMUP_S = 5.0
 FULL_S = 600.0
-QUICK_S = 20.0
+QUICK_S = 10.0
 BASELINE_FULL_S = 180.0
 
 

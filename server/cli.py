@@ -160,7 +160,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from server.simulate import run
 
     return run(base_url=args.base_url, patients=args.patients, pace=args.pace, rounds=args.rounds,
-               seed=args.seed, doctor=args.doctor, video=args.video, cancel_rate=args.cancel_rate)
+               seed=args.seed, doctor=args.doctor, video=args.video, cancel_rate=args.cancel_rate,
+               review_wait=args.review_wait)
 
 
 def cmd_sms_outbox(args: argparse.Namespace) -> int:
@@ -226,6 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not answer video calls while waiting (by default each waiting patient does)")
     s.add_argument("--cancel-rate", type=float, default=0.1,
                    help="share of paid bookings cancelled before the time (refunded); 0 to never cancel")
+    s.add_argument("--review-wait", type=float, default=20.0, metavar="SECONDS",
+                   help="how long a patient not seen watches the refund application wait for the clerk's review "
+                        "before going on")
     s.set_defaults(func=cmd_simulate)
 
     s = sub.add_parser("sms-outbox", help="messages recorded by the development SMS provider")

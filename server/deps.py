@@ -263,6 +263,7 @@ def require_roles(*roles: str) -> Callable[[StaffCtx], Any]:
             raise Forbidden("role_forbidden", "您的岗位无权执行此操作")
         return ctx
 
+    check.staff_roles = roles  # type: ignore[attr-defined]  # read by server.app into the OpenAPI document
     return check
 
 

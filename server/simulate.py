@@ -342,6 +342,8 @@ class Sim:
     video: bool = True
     # the share of paid bookings the patient cancels before the time (退号, path 1 of the refunds)
     cancel_rate: float = 0.0
+    # how long the patient watches an application wait for the clerk's review before going on
+    review_wait: float = REVIEW_WAIT_S
     _departments: dict[str, dict[str, Any]] = field(default_factory=dict)
     _doctors: dict[int, dict[str, Any]] = field(default_factory=dict)
     # (doctor id, day) the service refused as a duplicate booking, and appointments given up on
@@ -817,7 +819,7 @@ class Sim:
         """Watch 退号申请审核中 → 退费中 → 已退费 (or the rejection) on the appointment, as the patient would."""
         started, seen = time.monotonic(), None
         while time.monotonic() - started < REFUND_WAIT_S and not self.stop.is_set():
-            if seen == "reviewing" and time.monotonic() - started > REVIEW_WAIT_S:
+            if seen == "reviewing" and time.monotonic() - started > self.review_wait:
                 self.say(f"appointment #{b.id}: the refund window reviews the application later; going on")
                 return
             try:
@@ -963,10 +965,11 @@ def _department_of(base_url: str, doctor_id: int) -> str | None:
 
 
 def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | None,
-        doctor: int | None = None, video: bool = True, cancel_rate: float = 0.1) -> int:
-    if patients < 1 or rounds < 0 or pace < 0 or not 0 <= cancel_rate <= 1:
-        print("simulate: --patients must be at least 1, --rounds and --pace not negative, --cancel-rate "
-              "between 0 and 1", file=sys.stderr)
+        doctor: int | None = None, video: bool = True, cancel_rate: float = 0.1,
+        review_wait: float = REVIEW_WAIT_S) -> int:
+    if patients < 1 or rounds < 0 or pace < 0 or review_wait < 0 or not 0 <= cancel_rate <= 1:
+        print("simulate: --patients must be at least 1, --rounds, --pace and --review-wait not negative, "
+              "--cancel-rate between 0 and 1", file=sys.stderr)
         return 2
     try:
         httpx.get(base_url.rstrip("/") + "/healthz", timeout=5).raise_for_status()
@@ -994,7 +997,8 @@ def run(*, base_url: str, patients: int, pace: float, rounds: int, seed: int | N
              f"{'' if video else ', no video'} (Ctrl-C stops)")
     master = random.Random(seed)
     sims = [Sim(h, base_url, pace, rounds, stop, log, random.Random(master.randrange(2**63)), only_doctor=doctor,
-                only_department=department, video=video, cancel_rate=cancel_rate) for h in holders]
+                only_department=department, video=video, cancel_rate=cancel_rate, review_wait=review_wait)
+            for h in holders]
     threads = [threading.Thread(target=s.run, name=f"sim-{s.holder.index}", daemon=True) for s in sims]
 
     interrupted = threading.Event()

@@ -1,5 +1,5 @@
-"""The video call benchmark still runs: smoke-sized (``--quick --json``: 20 s of call after 5 s of warm-up, then
-20 s of aiortc's raw loopback), in its own process on its own server, the doctor's workstation and the patient's
+"""The video call benchmark still runs: smoke-sized (``--quick --json``: 10 s of call after 5 s of warm-up, then
+10 s of aiortc's raw loopback), in its own process on its own server, the doctor's workstation and the patient's
 phone each in a process of their own.
 
 It checks the shape of the report (one JSON object, figures named with their units, ``goal_met``, the baseline and

@@ -224,7 +224,7 @@ def test_simulator_for_one_doctor_keeps_bringing_new_patients(live_server: LiveS
         headers = staff_login(api, "doctor1", DEMO_STAFF_PASSWORD)
         already = {a for a, _ in waiting_accounts()}
         proc = subprocess.Popen([sys.executable, "-m", "server.cli", "simulate", "--base-url", live_server.base_url,
-                                 "--patients", "1", "--rounds", "2", "--pace", "0", "--cancel-rate", "0", "--seed", "77",
+                                 "--patients", "1", "--rounds", "2", "--pace", "0", "--cancel-rate", "0", "--review-wait", "0", "--seed", "77",
                                  "--doctor", str(doctor_id)],
                                 env=live_server.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:

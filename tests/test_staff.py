@@ -274,6 +274,34 @@ def test_other_roles_cannot_use_admin_routes(api: httpx.Client, admin: dict) -> 
         assert api.request(method, url, json=body).status_code == 401
 
 
+def test_the_documents_staff_roles_are_the_ones_let_in(api: httpx.Client, sdb: Database) -> None:
+    """``x-staff-roles`` in the OpenAPI document (the workstation and the API fuzzing read it) says which roles
+    each staff operation lets in: every role it leaves out gets 403 ``role_forbidden``, every role it names (or
+    any role, where it names none) gets past that check. Ids that exist nowhere and an empty body: nothing
+    changes, whoever asks."""
+    import re
+
+    doc = api.get("/openapi.json").json()
+    doctor = make_staff(sdb, role="doctor", doctor_id=make_doctor(sdb))
+    headers = {role: login_headers(api, make_staff(sdb, role=role)) for role in ("admin", "clerk", "pharmacist")}
+    headers["doctor"] = login_headers(api, doctor)
+    checked = 0
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            if (not path.startswith(f"{V1}/staff/") or not op.get("security") or path.endswith("/events")
+                    or path.endswith("/logout")):  # the stream never ends; logging out ends the test's session
+                continue
+            allowed = op.get("x-staff-roles", list(headers))
+            assert set(allowed) <= set(headers), (method, path, allowed)
+            url = re.sub(r"\{[^}]+\}", str(2**52), path)
+            for role, h in headers.items():
+                r = api.request(method.upper(), url, headers=h, json={} if method != "get" else None)
+                forbidden = r.status_code == 403 and r.json().get("code") == "role_forbidden"
+                assert forbidden == (role not in allowed), (role, method, path, r.status_code, r.text[:300])
+                checked += 1
+    assert checked > 150, checked
+
+
 def test_admin_creates_lists_and_renames(api: httpx.Client, admin: dict, sdb: Database) -> None:
     doctor_id = make_doctor(sdb)
     username = uname("doc")

@@ -41,7 +41,8 @@ router = APIRouter(tags=["prescriptions"])
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
-SlipStaff = Annotated[StaffCtx, Depends(require_roles("doctor", "pharmacist", "admin"))]
+# the roles that read prescriptions (the refund window's clerk sees a prescription's fee through its own routes)
+RxReader = Annotated[StaffCtx, Depends(require_roles("doctor", "pharmacist", "admin"))]
 RxStatus = Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$")]
 _CONFLICTS = {409: {"model": ErrorBody, "description": "A refused transition (`invalid_state`) or another "
                                                        "conflict named by its code"}}
@@ -110,9 +111,7 @@ def review_queue(session: SessionDep, _ctx: PharmacistStaff, status: RxStatus = 
 
 @router.get("/staff/prescriptions/{rx_id}", response_model=schemas.PrescriptionPublic,
             summary="One prescription (doctor: own; pharmacist: any but drafts; admin: any)")
-def read(rx_id: IdPath, session: SessionDep, ctx: CurrentStaff) -> schemas.PrescriptionPublic:
-    if ctx.staff.role == "clerk":
-        raise Forbidden("role_forbidden", "您的岗位无权执行此操作")
+def read(rx_id: IdPath, session: SessionDep, ctx: RxReader) -> schemas.PrescriptionPublic:
     rx = service.staff_get(session, role=ctx.staff.role, doctor_id=ctx.staff.doctor_id, rx_id=rx_id)
     return _staff_view(session, rx)
 
@@ -172,7 +171,7 @@ def void(rx_id: IdPath, body: schemas.ReasonIn, request: Request, session: Sessi
 
 @router.get("/staff/prescriptions/{rx_id}/slip", response_model=schemas.SlipData, responses=_CONFLICTS,
             summary="处方笺: what the printed slip shows (signed and later, not returned or voided)")
-def slip(rx_id: IdPath, session: SessionDep, ctx: SlipStaff) -> schemas.SlipData:
+def slip(rx_id: IdPath, session: SessionDep, ctx: RxReader) -> schemas.SlipData:
     return service.slip(session, role=ctx.staff.role, doctor_id=ctx.staff.doctor_id, rx_id=rx_id)
 
 
