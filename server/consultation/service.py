@@ -31,6 +31,7 @@ from server.actor import Actor
 from server.appointments import service as appointments
 from server.appointments.models import Appointment, ConditionDescription, DescriptionFile
 from server.appointments.schemas import StaffPatient
+from server.catalogue import service as catalogue
 from server.catalogue.models import Department, Doctor, HisVisit, Slot
 from server.catalogue.schemas import VisitPublic
 from server.config import get_settings
@@ -392,9 +393,13 @@ def _held(session: Session, payment_ids: list[int]) -> dict[int, int]:
 def _cancel_all(session: Session, appts: list[Appointment], *, held: dict[int, int], changes: list[Any],
                 actor: Actor, doctor: Doctor, department: Department | None, reason: str, end_reason: str,
                 hospital: str, cancelled: list[int]) -> None:
+    freed: list[int] = []  # the places given back, one per appointment, in one statement after the loop
     for appt in appts:
         paid = _was_paid(appt)
-        appointments.transition(session, appt, "cancelled_by_hospital", actor=actor, reason=end_reason)
+        if appt.status not in appointments.RELEASED:
+            freed.append(appt.slot_id)
+        appointments.transition(session, appt, "cancelled_by_hospital", actor=actor, reason=end_reason,
+                                release=False)
         cancelled.append(appt.id)
         if paid:
             payment = _paid_payment(session, appt)
@@ -407,7 +412,7 @@ def _cancel_all(session: Session, appts: list[Appointment], *, held: dict[int, i
                     left = payment.amount_fen - payment.refunded_fen - held[payment.id]
                     if left > 0:
                         refund = refunds.request_refund(session, payment_id=payment.id, path="clinic_stop",
-                                                        actor=actor, reason=end_reason)
+                                                        actor=actor, reason=end_reason, locked=(payment, left))
                         held[payment.id] += refund.amount_fen
                         session.info.setdefault("refunds_to_submit", []).append(refund.id)
                     elif (application := refunds.pending_application(session, appt.id)) is not None:
@@ -442,6 +447,8 @@ def _cancel_all(session: Session, appts: list[Appointment], *, held: dict[int, i
                      body=stop_sms(hospital=hospital, patient=patient.name if patient else "",
                                    department=department, doctor=doctor, starts_at=appt.starts_at,
                                    reason=reason, paid=paid))
+    if freed:
+        catalogue.release_slots(session, freed)
 
 
 def _stop_row(session: Session, *, doctor: Doctor, starts_at: dt.datetime, ends_at: dt.datetime, reason: str,

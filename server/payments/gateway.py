@@ -29,6 +29,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from server import lifecycle
 from server.config import Settings
 from server.db import Database
 from server.payments import wechatpay
@@ -347,11 +348,38 @@ def _delivery(url: str, keys: wechatpay.SandboxKeys, body: bytes, attempt: int =
 def schedule_notifications(*, url: str, keys: wechatpay.SandboxKeys, body: bytes, duplicates: int,
                            delay_s: float) -> None:
     """Send ``duplicates`` deliveries of the same notification after ``delay_s``, each with its own retries
-    (``RETRY_DELAYS_S``).
+    (``RETRY_DELAYS_S``): from the sandbox's notifier process (:mod:`server.payments.notifier`), or here if it
+    cannot be started."""
+    from server.payments.notifier import notifier
 
-    The deliveries are due at the same moment and go to different sender threads, so the receiver's dedupe is
-    tested against concurrency as well as repetition.
+    if not notifier.send(url=url, data_dir=keys.data_dir, body=body, duplicates=duplicates, delay_s=delay_s):
+        deliver_later(url=url, keys=keys, body=body, duplicates=duplicates, delay_s=delay_s)
+
+
+def deliver_later(*, url: str, keys: wechatpay.SandboxKeys, body: bytes, duplicates: int, delay_s: float) -> None:
+    """The deliveries of one notification on this process's sender threads.
+
+    They are due at the same moment and go to different sender threads, so the receiver's dedupe is tested
+    against concurrency as well as repetition.
     """
     start = time.monotonic() + delay_s
     for _ in range(duplicates):
         sender.at(start, _delivery(url, keys, body))
+
+
+async def _start_notifier(app: Any) -> None:
+    from server.config import get_settings
+    from server.payments.notifier import notifier
+
+    settings = get_settings()
+    if settings.payment_gateway == "sandbox" and not settings.production:
+        notifier.start()  # now rather than at the first payment, which would wait for it
+
+
+async def _stop_notifier(app: Any) -> None:
+    from server.payments.notifier import notifier
+
+    notifier.stop()
+
+
+lifecycle.register(start=_start_notifier, stop=_stop_notifier)

@@ -319,9 +319,11 @@ def handle_notification(session: Session, *, verified: wechatpay.VerifiedNotific
                         settings: Settings, actor: Actor = GATEWAY) -> str:
     """Apply one verified notification at most once; returns its outcome.
 
-    A repeated id changes nothing but the delivery count. Two deliveries racing past the look-up meet at the
-    unique ``dedupe_key``: the loser's transaction fails with an IntegrityError, and the route answers it as
-    the duplicate it is.
+    A repeated id changes nothing but the delivery count. Two deliveries racing past the look-up both apply it,
+    which changes the money once (each step is a conditional UPDATE under the payment's lock: the second finds
+    it done), and then meet at the unique ``dedupe_key`` of the notification's row, written last with its
+    outcome: the loser's transaction fails with an IntegrityError and is rolled back, and the route answers it
+    as the duplicate it is.
     """
     seen = session.execute(select(GatewayNotification.id).where(
         GatewayNotification.dedupe_key == verified.notification_id)).scalar()
@@ -330,27 +332,23 @@ def handle_notification(session: Session, *, verified: wechatpay.VerifiedNotific
                         .values(deliveries=GatewayNotification.deliveries + 1))
         return "duplicate"
     resource = verified.resource
-    row = _notification_row(verified, body=body, out_trade_no=as_text(resource.get("out_trade_no"))[:32],
-                            outcome="applying")
-    session.add(row)
-    session.flush()  # claims the id: a simultaneous twin fails here, or waits and then fails (PostgreSQL)
     if verified.event_type == "TRANSACTION.SUCCESS":
         success = check_transaction(session, resource=resource, settings=settings)
         if resource.get("trade_state") == "SUCCESS":
-            row.outcome = apply_success(session, success=success, actor=actor, source="notification")
+            outcome = apply_success(session, success=success, actor=actor, source="notification")
         else:
-            row.outcome = "ignored:trade_state"
+            outcome = "ignored:trade_state"
     elif verified.event_type in ("REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED"):
         from server.refunds import service as refunds
 
-        got = refunds.check_refund_resource(session, resource=resource, event_type=verified.event_type,
-                                            settings=settings)
-        row.outcome = refunds.apply_gateway(session, refund=got, actor=actor, source="notification",
-                                            settings=settings)[:48]
+        outcome = refunds.apply_notification(session, resource=resource, event_type=verified.event_type,
+                                             settings=settings, actor=actor)
     else:  # anything else is acknowledged so the gateway stops resending, and changes nothing
-        row.outcome = "ignored:event_type"
-    session.flush()
-    return row.outcome
+        outcome = "ignored:event_type"
+    session.add(_notification_row(verified, body=body, out_trade_no=as_text(resource.get("out_trade_no"))[:32],
+                                  outcome=outcome[:48]))
+    session.flush()  # a simultaneous twin that committed first: IntegrityError here
+    return outcome[:48]
 
 
 def _notification_row(verified: wechatpay.VerifiedNotification, *, body: bytes, out_trade_no: str,

@@ -46,7 +46,11 @@ _ALNUM = string.ascii_letters + string.digits
 
 
 def random_nonce(length: int = 32) -> str:
-    return "".join(secrets.choice(_ALNUM) for _ in range(length))
+    """``length`` random letters and digits (a byte each, kept when it falls in the first 4 × 62 values: no bias)."""
+    out: list[str] = []
+    while len(out) < length:
+        out += [_ALNUM[b % 62] for b in secrets.token_bytes(length) if b < 248][:length - len(out)]
+    return "".join(out)
 
 
 def wechat_time(value: dt.datetime) -> str:
@@ -113,13 +117,18 @@ class SandboxKeys:
     serial: str
     private_key: rsa.RSAPrivateKey
     api_v3_key: bytes
+    data_dir: Path  # where they were read from (the sandbox's notifier process reads them there too)
 
     @property
     def public_key(self) -> rsa.RSAPublicKey:
         return self.private_key.public_key()
 
-    def platform(self) -> PlatformKeys:
+    @functools.cached_property
+    def _platform(self) -> PlatformKeys:
         return PlatformKeys({self.serial: self.public_key}, self.api_v3_key)
+
+    def platform(self) -> PlatformKeys:
+        return self._platform
 
 
 _cache: dict[str, SandboxKeys] = {}
@@ -157,10 +166,14 @@ def _generate(directory: Path) -> None:
 
 
 def sandbox_keys(data_dir: Path) -> SandboxKeys:
+    known = _cache.get(str(data_dir))  # every notification asks: no file system calls once read
+    if known is not None:
+        return known
     directory = data_dir / SANDBOX_DIR
     cache_key = str(directory.resolve())
     with _lock:
         if cache_key in _cache:
+            _cache[str(data_dir)] = _cache[cache_key]
             return _cache[cache_key]
         if not (directory / "serial").exists():
             _generate(directory)
@@ -169,8 +182,8 @@ def sandbox_keys(data_dir: Path) -> SandboxKeys:
         if not isinstance(private, rsa.RSAPrivateKey):
             raise TypeError("sandbox platform key is not RSA")
         keys = SandboxKeys(serial=(directory / "serial").read_text().strip(), private_key=private,
-                           api_v3_key=(directory / "apiv3_key").read_bytes().strip())
-        _cache[cache_key] = keys
+                           api_v3_key=(directory / "apiv3_key").read_bytes().strip(), data_dir=data_dir)
+        _cache[cache_key] = _cache[str(data_dir)] = keys
         return keys
 
 

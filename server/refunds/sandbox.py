@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import secrets
 import threading
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -63,60 +64,140 @@ def _as_refund(row: SandboxRefund) -> GatewayRefund:
                          success_time=row.success_time)
 
 
+@dataclass(frozen=True)
+class _Ask:
+    out_trade_no: str
+    out_refund_no: str
+    amount: int
+    total: int
+    notify_url: str
+
+
 def refund(db: Database, settings: Settings, *, out_trade_no: str, out_refund_no: str, amount: int, total: int,
            notify_url: str) -> GatewayRefund:
+    ask = _Ask(out_trade_no, out_refund_no, amount, total, notify_url)
     try:
-        row, new = _refund(db, out_trade_no=out_trade_no, out_refund_no=out_refund_no, amount=amount,
-                           total=total, notify_url=notify_url)
-    except IntegrityError:  # the same number sent twice at once: the other call's refund stands
-        row, new = _refund(db, out_trade_no=out_trade_no, out_refund_no=out_refund_no, amount=amount,
-                           total=total, notify_url=notify_url)
+        got = _ledger.write(db, ask)
+    except IntegrityError:  # the same number sent twice at once (another process): the other call's refund stands
+        got = _refund_many(db, [ask])[0]
+    if isinstance(got, GatewayError):
+        raise got
+    row, new = got
     if new and row.outcome != "HOLD":
         _schedule_settle(db, settings, out_refund_no=row.out_refund_no, at=row.settle_at)
     return _as_refund(row)
 
 
-def _refund(db: Database, *, out_trade_no: str, out_refund_no: str, amount: int, total: int,
-            notify_url: str) -> tuple[SandboxRefund, bool]:
+Answer = tuple[SandboxRefund, bool] | GatewayError  # the ledger's row and whether this call started it, or a refusal
+
+
+class _GroupCommit:
+    """The refund calls that arrive together are written in one transaction (a clinic stop sends hundreds, 8 at a
+    time): the first caller writes everything queued, again until nothing is, while the others wait for their
+    answers. Each call gets the answer it would have got alone, in arrival order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queued: dict[int, list[tuple[_Ask, list[Any], threading.Event]]] = {}
+        self._writing: set[int] = set()
+
+    def write(self, db: Database, ask: _Ask) -> Answer:
+        box: list[Any] = []
+        done = threading.Event()
+        key = id(db)
+        with self._lock:
+            self._queued.setdefault(key, []).append((ask, box, done))
+            lead = key not in self._writing
+            self._writing.add(key)
+        if lead:
+            self._drain(db, key)
+        done.wait()
+        if isinstance(box[0], BaseException) and not isinstance(box[0], GatewayError):
+            raise box[0]
+        return box[0]
+
+    def _drain(self, db: Database, key: int) -> None:
+        while True:
+            with self._lock:
+                batch = self._queued.pop(key, [])
+                if not batch:
+                    self._writing.discard(key)
+                    return
+            try:
+                answers: list[Any] = _refund_many(db, [ask for ask, _, _ in batch])
+            except BaseException as exc:  # every caller of the batch sees it (and may retry alone)
+                answers = [exc] * len(batch)
+            for (_, box, done), answer in zip(batch, answers, strict=True):
+                box.append(answer)
+                done.set()
+
+
+_ledger = _GroupCommit()
+
+
+def _refund_many(db: Database, asks: list[_Ask]) -> list[Answer]:
+    """WeChat Pay's refund call for each of ``asks``, in order, in one transaction of the sandbox's ledger."""
+    t = now()
+    delay = dt.timedelta(milliseconds=db.settings.sandbox_refund_delay_ms)
+    trades = sorted({a.out_trade_no for a in asks})
     with db.transaction() as s:
-        existing = s.execute(select(SandboxRefund).where(SandboxRefund.out_refund_no == out_refund_no)
-                             ).scalar_one_or_none()
-        if existing is not None:
-            if existing.out_trade_no != out_trade_no or existing.amount_refund != amount:
-                raise GatewayError("INVALID_REQUEST", "同一退款单号的退款信息不一致")
-            if existing.status == "ABNORMAL":
-                # the merchant handles the abnormal refund and sends the same number again: it runs again
-                existing.status = "PROCESSING"
-                existing.outcome = _next_outcome(out_trade_no)
-                existing.settle_at = now() + dt.timedelta(milliseconds=db.settings.sandbox_refund_delay_ms)
-                s.flush()
-                return existing, True
-            return existing, False
-        txn = s.execute(select(SandboxTransaction).where(SandboxTransaction.out_trade_no == out_trade_no)
-                        .with_for_update()).scalar_one_or_none()
-        if txn is None:
-            raise GatewayError("RESOURCE_NOT_EXISTS", "订单不存在")
-        if txn.trade_state != "SUCCESS":
-            raise GatewayError("INVALID_REQUEST", "订单未支付，不能退款")
-        if total != txn.amount_total or amount <= 0:
-            raise GatewayError("INVALID_REQUEST", "退款金额或订单金额不正确")
-        spent = s.execute(select(func.coalesce(func.sum(SandboxRefund.amount_refund), 0))
-                          .where(SandboxRefund.out_trade_no == out_trade_no, SandboxRefund.status != "CLOSED")
-                          ).scalar_one()
-        if spent + amount > txn.amount_total:
-            raise GatewayError("NOT_ENOUGH", "可退金额不足")
-        t = now()
-        delay = dt.timedelta(milliseconds=db.settings.sandbox_refund_delay_ms)
-        row = SandboxRefund(refund_id="50" + "".join(secrets.choice("0123456789") for _ in range(27)),
-                            out_refund_no=out_refund_no, out_trade_no=out_trade_no,
-                            transaction_id=txn.transaction_id or "", amount_refund=amount,
-                            amount_total=txn.amount_total, status="PROCESSING",
-                            outcome=_next_outcome(out_trade_no), settle_at=t + delay, notify_url=notify_url,
-                            created_at=t)
-        # one prebuilt INSERT: the unit of work costs more than the rest of the call (a clinic stop makes
-        # hundreds); the row object is what the caller reads back
-        s.execute(_INSERT, {c: getattr(row, c) for c in _INSERTED})
-        return row, True
+        existing = {r.out_refund_no: r for r in s.execute(select(SandboxRefund).where(
+            SandboxRefund.out_refund_no.in_({a.out_refund_no for a in asks}))).scalars()}
+        txns = {r.out_trade_no: r for r in s.execute(select(SandboxTransaction).where(
+            SandboxTransaction.out_trade_no.in_(trades)).order_by(SandboxTransaction.out_trade_no)
+            .with_for_update()).scalars()}
+        spent: dict[str, int] = dict(s.execute(  # type: ignore[arg-type]
+            select(SandboxRefund.out_trade_no, func.sum(SandboxRefund.amount_refund))
+            .where(SandboxRefund.out_trade_no.in_(trades), SandboxRefund.status != "CLOSED")
+            .group_by(SandboxRefund.out_trade_no)).all())
+        answers: list[Answer] = []
+        fresh: list[SandboxRefund] = []
+        for a in asks:
+            try:
+                row, new = _one(a, existing.get(a.out_refund_no), txns.get(a.out_trade_no),
+                                spent.get(a.out_trade_no, 0), t=t, delay=delay)
+            except GatewayError as exc:
+                answers.append(exc)
+                continue
+            if a.out_refund_no not in existing:
+                fresh.append(row)
+                existing[a.out_refund_no] = row
+                spent[a.out_trade_no] = spent.get(a.out_trade_no, 0) + a.amount
+            answers.append((row, new))
+        if fresh:
+            # one prebuilt INSERT for all: the unit of work costs more than the rest of the call; the row objects
+            # are what the callers read back
+            s.execute(_INSERT, [{c: getattr(row, c) for c in _INSERTED} for row in fresh])
+        s.flush()  # an ABNORMAL refund run again
+    return answers
+
+
+def _one(a: _Ask, existing: SandboxRefund | None, txn: SandboxTransaction | None, spent: int, *, t: dt.datetime,
+         delay: dt.timedelta) -> tuple[SandboxRefund, bool]:
+    """One refund call against the ledger as read (``spent``: what the order's refunds not CLOSED hold)."""
+    if existing is not None:
+        if existing.out_trade_no != a.out_trade_no or existing.amount_refund != a.amount:
+            raise GatewayError("INVALID_REQUEST", "同一退款单号的退款信息不一致")
+        if existing.status == "ABNORMAL":
+            # the merchant handles the abnormal refund and sends the same number again: it runs again
+            existing.status = "PROCESSING"
+            existing.outcome = _next_outcome(a.out_trade_no)
+            existing.settle_at = t + delay
+            return existing, True
+        return existing, False
+    if txn is None:
+        raise GatewayError("RESOURCE_NOT_EXISTS", "订单不存在")
+    if txn.trade_state != "SUCCESS":
+        raise GatewayError("INVALID_REQUEST", "订单未支付，不能退款")
+    if a.total != txn.amount_total or a.amount <= 0:
+        raise GatewayError("INVALID_REQUEST", "退款金额或订单金额不正确")
+    if spent + a.amount > txn.amount_total:
+        raise GatewayError("NOT_ENOUGH", "可退金额不足")
+    return SandboxRefund(refund_id="50" + "".join(secrets.choice("0123456789") for _ in range(27)),
+                         out_refund_no=a.out_refund_no, out_trade_no=a.out_trade_no,
+                         transaction_id=txn.transaction_id or "", amount_refund=a.amount,
+                         amount_total=txn.amount_total, status="PROCESSING", outcome=_next_outcome(a.out_trade_no),
+                         settle_at=t + delay, notify_url=a.notify_url, created_at=t), True
 
 
 _INSERT = insert(SandboxRefund.__table__)

@@ -114,15 +114,23 @@ def refundable_fen(session: Session, payment: Payment) -> int:
 
 def request_refund(session: Session, *, payment_id: int, path: str, actor: Actor, reason: str = "",
                    amount_fen: int | None = None, status: str = "processing",
-                   retry_of_id: int | None = None, reviewer_id: int | None = None) -> Refund:
+                   retry_of_id: int | None = None, reviewer_id: int | None = None,
+                   locked: tuple[Payment, int] | None = None) -> Refund:
     """A new refund of a paid payment (the whole remainder unless ``amount_fen``), within what is left.
 
     Locks the payment row first; raises ``refund_exceeds_paid`` (409) when nothing (or not that much) is left.
+    ``locked``: the payment, already locked in this transaction, and what is left of it (a clinic stop locks
+    and reads all of its payments at once).
     """
-    payment = lock_payment(session, payment_id)
+    if locked is not None:
+        payment, left = locked
+        assert payment.id == payment_id
+    else:
+        payment = lock_payment(session, payment_id)
     if payment.status != "paid":
         raise Conflict("payment_not_paid", "该订单未支付，无需退费")
-    left = refundable_fen(session, payment)
+    if locked is None:
+        left = refundable_fen(session, payment)
     amount = left if amount_fen is None else amount_fen
     if amount <= 0 or amount > left:
         raise Conflict("refund_exceeds_paid", "退费金额超过可退金额，该订单已退费或正在退费",
@@ -219,12 +227,17 @@ def _backoff(session: Session, refund_id: int, *, error: str = "", db: Database)
 
 
 def apply_gateway(session: Session, *, refund: GatewayRefund, actor: Actor, source: str,
-                  settings: Settings | None = None) -> str:
-    """Apply the gateway's status of one refund, once. Locks the payment, then the refund."""
-    ours = session.execute(select(Refund).where(Refund.out_refund_no == refund.out_refund_no)).scalar_one_or_none()
-    if ours is None:
-        return "ignored:unknown_refund"
-    payment = lock_payment(session, ours.payment_id)
+                  settings: Settings | None = None, found: tuple[Refund, Payment] | None = None) -> str:
+    """Apply the gateway's status of one refund, once. Locks the payment, then the refund. ``found``: the refund
+    already looked up and its payment already locked in this transaction (:func:`apply_notification`)."""
+    if found is None:
+        ours = session.execute(select(Refund).where(Refund.out_refund_no == refund.out_refund_no)
+                               ).scalar_one_or_none()
+        if ours is None:
+            return "ignored:unknown_refund"
+        payment = lock_payment(session, ours.payment_id)
+    else:
+        ours, payment = found
     ours = session.execute(select(Refund).where(Refund.id == ours.id).with_for_update()
                            .execution_options(populate_existing=True)).scalar_one()
     status, t = refund.status, now()
@@ -284,9 +297,18 @@ def _after_refunded(session: Session, refund: Refund, payment: Payment) -> None:
         payment.orphan_reason = ""
 
 
+def apply_notification(session: Session, *, resource: dict[str, Any], event_type: str, settings: Settings,
+                       actor: Actor) -> str:
+    """A verified REFUND.* notification: held against our refund (any mismatch refuses it), then applied once.
+    The refund is looked up and its payment locked once for both."""
+    got, found = check_refund_resource(session, resource=resource, event_type=event_type, settings=settings)
+    return apply_gateway(session, refund=got, actor=actor, source="notification", settings=settings, found=found)
+
+
 def check_refund_resource(session: Session, *, resource: dict[str, Any], event_type: str,
-                          settings: Settings) -> GatewayRefund:
-    """Hold a decrypted REFUND.* resource against our own refund; any mismatch refuses the notification."""
+                          settings: Settings) -> tuple[GatewayRefund, tuple[Refund, Payment]]:
+    """Hold a decrypted REFUND.* resource against our own refund (any mismatch refuses the notification); with
+    the refund and its payment, locked."""
     refuse = wechatpay.NotificationRefused
 
     def text(v: Any) -> str:
@@ -299,8 +321,7 @@ def check_refund_resource(session: Session, *, resource: dict[str, Any], event_t
                            ).scalar_one_or_none() if out_refund_no else None
     if ours is None:
         raise refuse("unknown_refund", "商户退款单号不存在", status=400)
-    payment = session.get(Payment, ours.payment_id)
-    assert payment is not None
+    payment = lock_payment(session, ours.payment_id)  # before the refund's own lock, as on every money path
     if text(resource.get("out_trade_no")) != payment.out_trade_no:
         raise refuse("order_mismatch", "商户订单号不一致", status=400)
     amount = resource.get("amount")
@@ -319,7 +340,7 @@ def check_refund_resource(session: Session, *, resource: dict[str, Any], event_t
             raise refuse("malformed_resource", "退款成功时间格式不正确", status=400) from exc
     return GatewayRefund(out_refund_no=ours.out_refund_no, refund_id=text(resource.get("refund_id"))[:64],
                          out_trade_no=payment.out_trade_no, status=status, amount_refund=ours.amount_fen,
-                         amount_total=payment.amount_fen, success_time=success_time)
+                         amount_total=payment.amount_fen, success_time=success_time), (ours, payment)
 
 
 # ---- reconciling ------------------------------------------------------------------------------------------
