@@ -17,8 +17,9 @@ database is polled until every refund it requested is ``refunded``: the sandbox 
 survive; the smoke test runs that way). The server runs with its own defaults otherwise: one worker on SQLite (what
 ``serve`` starts there), two on PostgreSQL (as the other benchmarks).
 
-The sandbox gateway runs inside the server process (its refund ledger, settling, signing and sending the
-notifications), so its work is counted in the server's CPU (``server_cpu_s``); in production that is WeChat Pay's.
+The sandbox gateway's ledger and settling run inside the server process, its notifications are signed and sent by
+a child process of the server (``server/payments/notifier.py``); both are counted in the server's CPU
+(``server_cpu_s``, the whole process tree); in production that work is WeChat Pay's.
 
 - ``declare_ms``: the clinic-stop request, sent to answered;
 - ``all_submitted_s``: request start → the last refund accepted by the gateway (``submitted_at``);
