@@ -4,7 +4,7 @@
 <context>
     <name>ClerkWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/clerk.py" line="+315"/>
+        <location filename="../../workstation/ui/clerk.py" line="+299"/>
         <source>%n new refund application(s) to review.</source>
         <translation>
             <numerusform>%n new refund application to review.</numerusform>
@@ -86,7 +86,7 @@
 <context>
     <name>DoctorWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+459"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+445"/>
         <source>Clinic stop declared; %n appointment(s) cancelled.</source>
         <translation>
             <numerusform>Clinic stop declared; %n appointment cancelled.</numerusform>
@@ -105,7 +105,7 @@
 <context>
     <name>PharmacistWindow</name>
     <message numerus="yes">
-        <location filename="../../workstation/ui/pharmacist.py" line="+348"/>
+        <location filename="../../workstation/ui/pharmacist.py" line="+332"/>
         <source>%n action(s) have not reached the server yet. They are kept on this computer and sent the next time you sign in. Sign out now?</source>
         <translation>
             <numerusform>%n action has not reached the server yet. It is kept on this computer and sent the next time you sign in. Sign out now?</numerusform>
@@ -165,7 +165,7 @@
 <context>
     <name>ReviewListModel</name>
     <message numerus="yes">
-        <location filename="../../workstation/models/review.py" line="+74"/>
+        <location filename="../../workstation/models/review.py" line="+71"/>
         <source>%n min</source>
         <translation>
             <numerusform>%n min</numerusform>
@@ -182,7 +182,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+314"/>
+        <location line="+206"/>
         <source>The doctor overrode %n check(s): read the reasons</source>
         <translation>
             <numerusform>The doctor overrode %n check: read the reason</numerusform>

@@ -282,7 +282,7 @@
 <context>
     <name>ClerkWindow</name>
     <message>
-        <location filename="../../workstation/ui/clerk.py" line="+71"/>
+        <location filename="../../workstation/ui/clerk.py" line="+70"/>
         <source>No refund applications are waiting. A patient&apos;s application appears here as soon as it is made.</source>
         <translation>暂无待审核的退号申请。患者提交申请后会立即显示在这里。</translation>
     </message>
@@ -292,7 +292,7 @@
         <translation>暂无退款异常。支付渠道退款失败或关闭的退费会显示在这里，供重新发起。</translation>
     </message>
     <message>
-        <location line="+215"/>
+        <location line="+200"/>
         <source>%1&apos;s application was dealt with at another desk.</source>
         <translation>%1 的退号申请已在其他窗口处理。</translation>
     </message>
@@ -1146,7 +1146,7 @@
 <context>
     <name>DoctorWindow</name>
     <message>
-        <location filename="../../workstation/ui/doctor/main_window.py" line="+288"/>
+        <location filename="../../workstation/ui/doctor/main_window.py" line="+274"/>
         <source>The formulary could not be loaded: %1</source>
         <translation>药品目录加载失败：%1</translation>
     </message>
@@ -1779,7 +1779,7 @@
 <context>
     <name>PharmacistWindow</name>
     <message>
-        <location filename="../../workstation/ui/pharmacist.py" line="+60"/>
+        <location filename="../../workstation/ui/pharmacist.py" line="+59"/>
         <source>No prescriptions are waiting for review. New ones appear here as soon as a doctor signs them.</source>
         <translation>暂无待审核的处方。医生签名后，新处方会立即出现在这里。</translation>
     </message>
@@ -1794,7 +1794,7 @@
         <translation>今天尚未审核或发药。</translation>
     </message>
     <message>
-        <location line="+146"/>
+        <location line="+131"/>
         <source>%1&apos;s prescription %2 was dealt with at another desk or withdrawn by the doctor.</source>
         <translation>%1 的处方 %2 已在其他工作站处理，或已被医生撤回。</translation>
     </message>
@@ -2934,7 +2934,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
 <context>
     <name>RefundModels</name>
     <message>
-        <location filename="../../workstation/models/refunds.py" line="+58"/>
+        <location filename="../../workstation/models/refunds.py" line="+56"/>
         <source>Awaiting review</source>
         <translation>待审核</translation>
     </message>
@@ -3291,13 +3291,13 @@ Why is this prescription right for the patient anyway? The reason is signed with
         <translation>支付渠道未能退回款项（如患者银行卡或账户异常）</translation>
     </message>
     <message>
-        <location line="+385"/>
+        <location line="+287"/>
         <location line="+22"/>
         <source>sending…</source>
         <translation>提交中…</translation>
     </message>
     <message>
-        <location line="+151"/>
+        <location line="+141"/>
         <source>Order %1</source>
         <translation>商户订单号 %1</translation>
     </message>
@@ -3597,7 +3597,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
 <context>
     <name>ReviewListModel</name>
     <message>
-        <location filename="../../workstation/models/review.py" line="+50"/>
+        <location filename="../../workstation/models/review.py" line="+47"/>
         <source>Draft</source>
         <translation>草稿</translation>
     </message>
@@ -3683,7 +3683,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
         <translation>%1 小时 %2 分钟</translation>
     </message>
     <message>
-        <location line="+280"/>
+        <location line="+177"/>
         <location line="+6"/>
         <source>Patient</source>
         <comment>column</comment>
@@ -3728,7 +3728,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
         <translation>状态</translation>
     </message>
     <message numerus="yes">
-        <location line="+23"/>
+        <location line="+18"/>
         <source>The doctor overrode %n check(s): read the reasons</source>
         <translation>
             <numerusform>医生对 %n 项审查问题坚持用药，请查看理由</numerusform>
@@ -4050,7 +4050,7 @@ Why is this prescription right for the patient anyway? The reason is signed with
 <context>
     <name>StaffWindow</name>
     <message>
-        <location filename="../../workstation/ui/base_window.py" line="+56"/>
+        <location filename="../../workstation/ui/base_window.py" line="+57"/>
         <source>&amp;Workstation</source>
         <translation>工作站(&amp;W)</translation>
     </message>
@@ -4194,12 +4194,12 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
     </message>
     <message>
         <location line="+1"/>
-        <location line="+48"/>
+        <location line="+50"/>
         <source>Call ended</source>
         <translation>通话已结束</translation>
     </message>
     <message>
-        <location line="-42"/>
+        <location line="-44"/>
         <source>The patient left the video page.</source>
         <translation>患者已离开视频页面。</translation>
     </message>
@@ -4237,6 +4237,16 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
         <location line="+1"/>
         <source>The call could not be started.</source>
         <translation>无法发起通话。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The refund window refunded this visit&apos;s fee; the call was ended.</source>
+        <translation>退费窗口已为本次就诊退费，视频通话已结束。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A new call to the patient replaced this one.</source>
+        <translation>已向患者发起新的呼叫，本次通话已结束。</translation>
     </message>
     <message>
         <location line="+7"/>

@@ -297,6 +297,8 @@ class VideoPanel(LanguageAware, QFrame):
             "doctor_ended": self.tr("You ended the call."),
             "visit_finished": self.tr("The visit is finished."),
             "refused": self.tr("The call could not be started."),
+            "window_refund": self.tr("The refund window refunded this visit's fee; the call was ended."),
+            "reinvited": self.tr("A new call to the patient replaced this one."),
         }
         return reasons.get(self.session.reason, "")
 
