@@ -339,6 +339,13 @@ def test_search_and_a_window_refund_that_a_double_click_cannot_repeat(
     replay = w.session.api.send(sent[0].request, key=sent[0].idempotency_key)
     assert replay["id"] == refunds[0]["id"]
     assert len(refunds_of(api, clerk, appointment_id=b["id"])) == 1
+    # the outbox names the patient the window refund was for
+    assert w.patient_of_action(sent[0]) == b["name"]
+    dialog = w.open_outbox()
+    assert dialog is not None
+    dialog._loaded([sent[0]])  # as it lists a pending or failed one (a sent one is not listed)
+    assert dialog.tree.topLevelItem(0).text(2) == b["name"]
+    dialog.close()
 
     # the receipt of the refund opens in the print preview, with the hospital's name from the server
     assert w.printing is not None and w.hospital_name()

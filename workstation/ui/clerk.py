@@ -546,9 +546,27 @@ class ClerkWindow(StaffWindow):
     def open_outbox(self) -> OutboxDialog | None:
         if self.session.outbox is None:
             return None
-        dialog = OutboxDialog(outbox=self.session.outbox, hub=self.hub, patient_name=lambda _aid: "", parent=self)
+        dialog = OutboxDialog(outbox=self.session.outbox, hub=self.hub, who=self.patient_of_action, parent=self)
         dialog.show()
         return dialog
+
+    def patient_of_action(self, item: Any) -> str:
+        """The patient an outbox action is about, from what the console has on screen (empty if not shown)."""
+        found = api_mod.refund_action_target(item.kind, item.path)
+        if found is None:
+            return ""
+        what, ident = found
+        if what == "refund":
+            for model in (self.applications_model, self.exceptions_model):
+                for entry in model.entries():
+                    if entry.refund_id == ident:
+                        return entry.patient_name
+            return ""
+        field = "appointment_id" if what == "appointment" else "prescription_id"
+        for row in self.search_page.model.rows():
+            if row.get(field) == ident:
+                return str(row.get("patient_name") or "")
+        return ""
 
     def _update_counts(self) -> None:
         apps, excs = self.applications_model.rowCount(), self.exceptions_model.rowCount()

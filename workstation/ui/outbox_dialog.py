@@ -48,14 +48,18 @@ def action_name(kind: str) -> str:
 
 
 class OutboxDialog(LanguageAware, QDialog):
-    def __init__(self, *, outbox: Any, hub: Any, patient_name: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(self, *, outbox: Any, hub: Any, patient_name: Any = None, who: Any = None,
+                 parent: QWidget | None = None) -> None:
+        """``patient_name(appointment_id)`` names the patient of an appointment's action; ``who(item)``, when
+        given, names the patient of any action (the clerk's are about refunds and prescriptions too)."""
         super().__init__(parent)
         self.setObjectName("OutboxDialog")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.resize(860, 420)
         self._outbox = outbox
         self._hub = hub
-        self._patient_name = patient_name or (lambda _id: "")
+        named = patient_name or (lambda _id: "")
+        self._who = who or (lambda item: named(item.appointment_id) if item.appointment_id else "")
         self._items: list[Any] = []
         self.lbl_intro = QLabel(self)
         self.lbl_intro.setWordWrap(True)
@@ -119,7 +123,7 @@ class OutboxDialog(LanguageAware, QDialog):
         self.tree.clear()
         for item in self._items:
             when = dt.datetime.fromtimestamp(item.created_at).strftime("%H:%M:%S")
-            who = self._patient_name(item.appointment_id) if item.appointment_id else ""
+            who = self._who(item)
             row = QTreeWidgetItem([when, action_name(item.kind), who, self.state_name(item.state),
                                    str(item.attempts), item.last_error or ""])
             row.setData(0, Qt.ItemDataRole.UserRole, item.id)
