@@ -398,9 +398,8 @@ def only_refused(output: str) -> set[str]:
     for line in output.splitlines():
         if re.match(r"\s*40[13] \w+ \(\d+ operations?\):", line):
             listing = True
-        elif m := re.match(r"\s*40[13] \w+ - (\S+ /\S*)", line):  # the form for a single operation
-            found.add(m.group(1))
-        elif listing and (m := re.match(r"\s*- (\S+ /\S*)", line)):
+        elif (m := re.match(r"\s*40[13] \w+ - (\S+ /\S*)", line)  # the form for a single operation
+              ) or (listing and (m := re.match(r"\s*- (\S+ /\S*)", line))):
             found.add(m.group(1))
         else:
             listing = False

@@ -125,7 +125,7 @@ class _GroupCommit:
                     return
             try:
                 answers: list[Any] = _refund_many(db, [ask for ask, _, _ in batch])
-            except BaseException as exc:  # every caller of the batch sees it (and may retry alone)
+            except BaseException as exc:  # noqa: BLE001 - every caller of the batch sees it (none waits forever)
                 answers = [exc] * len(batch)
             for (_, box, done), answer in zip(batch, answers, strict=True):
                 box.append(answer)

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from server.video.segments import END_REASONS  # noqa: E402
-from workstation.ui.doctor.video_panel import VideoPanel  # noqa: E402
+from server.video.segments import END_REASONS
+from workstation.ui.doctor.video_panel import VideoPanel
 
 pytestmark = pytest.mark.db_independent
 
