@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location line="+259"/>
+        <location line="+277"/>
         <source>%n waiting, oldest first</source>
         <translation>
             <numerusform>%n waiting, oldest first</numerusform>

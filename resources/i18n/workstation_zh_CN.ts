@@ -425,7 +425,7 @@
         <translation>退费列表加载失败：%1</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+30"/>
         <source>Refund applications (%1)</source>
         <translation>退号申请（%1）</translation>
     </message>
@@ -1587,7 +1587,7 @@
 <context>
     <name>OutboxDialog</name>
     <message>
-        <location filename="../../workstation/ui/outbox_dialog.py" line="+47"/>
+        <location filename="../../workstation/ui/outbox_dialog.py" line="+51"/>
         <source>Outbox</source>
         <translation>待发送操作</translation>
     </message>
@@ -4194,12 +4194,12 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
     </message>
     <message>
         <location line="+1"/>
-        <location line="+50"/>
+        <location line="+52"/>
         <source>Call ended</source>
         <translation>通话已结束</translation>
     </message>
     <message>
-        <location line="-44"/>
+        <location line="-46"/>
         <source>The patient left the video page.</source>
         <translation>患者已离开视频页面。</translation>
     </message>
@@ -4240,8 +4240,8 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
     </message>
     <message>
         <location line="+1"/>
-        <source>The refund window refunded this visit&apos;s fee; the call was ended.</source>
-        <translation>退费窗口已为本次就诊退费，视频通话已结束。</translation>
+        <source>The refund window refunded this visit&apos;s fee.</source>
+        <translation>退费窗口已为本次就诊办理退费。</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -4304,7 +4304,7 @@ Queue, patient chart and consultation for doctors; prescription review, refunds 
         <translation>关闭</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>Me (screen)</source>
         <translation>我（屏幕）</translation>
     </message>

@@ -297,7 +297,7 @@ class VideoPanel(LanguageAware, QFrame):
             "doctor_ended": self.tr("You ended the call."),
             "visit_finished": self.tr("The visit is finished."),
             "refused": self.tr("The call could not be started."),
-            "window_refund": self.tr("The refund window refunded this visit's fee; the call was ended."),
+            "window_refund": self.tr("The refund window refunded this visit's fee."),
             "reinvited": self.tr("A new call to the patient replaced this one."),
         }
         return reasons.get(self.session.reason, "")
@@ -323,7 +323,9 @@ class VideoPanel(LanguageAware, QFrame):
         pending = (self._consent or {}).get("state") == "requested"
         self.btn_consent.setEnabled(state == CONNECTED and not pending
                                     and (self._consent or {}).get("state") != "consented")
-        self.btn_reinvite.setVisible(state in (INTERRUPTED, ENDED))
+        # a visit finished or refunded cannot be called again: the server would refuse it
+        self.btn_reinvite.setVisible(state in (INTERRUPTED, ENDED) and s.reason not in ("visit_finished",
+                                                                                      "window_refund"))
         self.btn_end.setVisible(live)
         self.btn_close.setVisible(state in (INTERRUPTED, ENDED))
         self.lbl_consent.setText(self.consent_text())
