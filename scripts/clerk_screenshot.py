@@ -247,6 +247,20 @@ def shoot(base_url: str, out: Path, *, language: str, mobile: str, size: tuple[i
         sh.save(preview, f"clerk_receipt_preview{suffix}.png")
         preview.close()
 
+    # the outbox with an action the server refused (a window refund of an order already refunded): it names the
+    # patient it was for
+    from workstation.services import api as api_mod
+
+    done = next((r for r in w.search_page.model.rows() if r.get("refund_status") == "refunded"), None)
+    if done is not None and w.session.outbox is not None:
+        w.session.outbox.submit(api_mod.window_refund_request(done["appointment_id"], "患者再次到窗口要求退费"))
+        sh.spin(10, lambda: w.session.outbox.items(states=("failed",)).result())
+        dialog = w.open_outbox()
+        sh.spin(5, lambda: dialog.tree.topLevelItemCount() > 0)
+        sh.spin(0.5)
+        sh.save(dialog, f"clerk_outbox{suffix}.png")
+        dialog.close()
+
     w.tabs.setCurrentIndex(TAB_EXCEPTIONS)
     w.exceptions_view.select_row(0)
     sh.spin(5, lambda: w.exception_detail.refund_id is not None)
