@@ -32,7 +32,7 @@ from workstation.ui.refunds.printing import receipt_printing
 from workstation.ui.refunds.reconciliation_page import ReconciliationPage
 from workstation.ui.refunds.refund_detail import RefundDetailPanel
 from workstation.ui.refunds.search_page import SearchPage, action_target
-from workstation.ui.refunds.table import RecordTable
+from workstation.ui.record_table import RecordTable
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from workstation.services.ops import Op
 from workstation.services.refund_export import csv_filename, write_reconciliation_csv
 from workstation.ui import theme
 from workstation.ui.i18n import LanguageAware
-from workstation.ui.refunds.table import RecordTable
+from workstation.ui.record_table import RecordTable
 
 log = logging.getLogger(__name__)
 

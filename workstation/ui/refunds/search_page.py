@@ -38,7 +38,7 @@ from workstation.models.refunds import (
 from workstation.services.ops import Op
 from workstation.ui import theme
 from workstation.ui.i18n import LanguageAware
-from workstation.ui.refunds.table import RecordTable
+from workstation.ui.record_table import RecordTable
 from workstation.ui.widgets import FieldGrid
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
-"""A table of the clerk's window: rows of one of the refund models, an empty state inside the table, and the
-selection kept (by id) across live inserts, removals and reloads."""
+"""A list of records as a table (the clerk's refunds and orders, the pharmacist's prescriptions): rows of a model,
+an empty state inside the table, and the selection kept (by id) across live inserts, removals and reloads."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -12,15 +12,18 @@ from workstation.ui.i18n import LanguageAware
 
 
 class RecordTable(LanguageAware, QWidget):
-    """``id_role``: the model's role giving a row's identity (a refund id, an order key)."""
+    """``id_role``: the model's role giving a row's identity (a refund id, an order key, a prescription id).
+    ``widths``: columns' first widths (the user may drag them), ``fixed`` among them the ones that stay so,
+    ``stretch``: the columns that take the room left."""
 
     sig_selected = Signal(object)  # the row's id
     sig_cleared = Signal()
     sig_activated = Signal(object)  # double click / Enter on a row
 
     def __init__(self, *, model: QAbstractItemModel, id_role: int, empty_text: Callable[[], str],
-                 widths: dict[int, int] | None = None, stretch: Sequence[int] = (), row_height: int = 34,
-                 object_name: str = "RefundTable", parent: QWidget | None = None) -> None:
+                 widths: dict[int, int] | None = None, stretch: Sequence[int] = (), fixed: Sequence[int] = (),
+                 row_height: int = 34, min_section: int = 40, object_name: str = "RefundTable",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.id_role = id_role
@@ -41,12 +44,14 @@ class RecordTable(LanguageAware, QWidget):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setMinimumSectionSize(40)
+        header.setMinimumSectionSize(min_section)
         header.setStretchLastSection(False)
         for col in range(model.columnCount()):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         for col, width in (widths or {}).items():
             header.resizeSection(col, width)
+        for col in fixed:
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
         for col in stretch:
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(not stretch)  # no empty band to the right of the last column
