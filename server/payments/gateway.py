@@ -205,9 +205,13 @@ class SandboxGateway:
         return sandbox.query_refund(self.db, out_refund_no)
 
 
+def sandbox_in_use(settings: Settings) -> bool:
+    return settings.payment_gateway == "sandbox" and not settings.production
+
+
 def get_gateway(*, db: Database, settings: Settings) -> PaymentGateway | None:
     """The configured gateway, or ``None`` when payments cannot be taken (production without a real client)."""
-    if settings.payment_gateway == "sandbox" and not settings.production:
+    if sandbox_in_use(settings):
         return SandboxGateway(db=db, settings=settings)
     return None
 
@@ -371,8 +375,7 @@ async def _start_notifier(app: Any) -> None:
     from server.config import get_settings
     from server.payments.notifier import notifier
 
-    settings = get_settings()
-    if settings.payment_gateway == "sandbox" and not settings.production:
+    if sandbox_in_use(get_settings()):
         notifier.start()  # now rather than at the first payment, which would wait for it
 
 
