@@ -41,6 +41,7 @@ from server.patient_call import (
 # --- the marker ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.db_independent
 def test_marker_reads_back_from_every_form_of_a_frame() -> None:
     track = MarkerVideoTrack()
     m = Marker(0xDEADBEEF, 1_780_000_000_123_456)
@@ -60,6 +61,7 @@ def test_marker_reads_back_from_every_form_of_a_frame() -> None:
     assert decode_marker(np.full((480, 640, 3), 255, dtype=np.uint8)) is None
 
 
+@pytest.mark.db_independent
 def test_marker_checksum_rejects_a_misread_bit() -> None:
     m = Marker(42, 1_780_000_000_000_000)
     y = MarkerVideoTrack().build_frame(m.counter, sent_us=m.sent_us).to_ndarray(format="gray")
@@ -74,6 +76,7 @@ def test_marker_checksum_rejects_a_misread_bit() -> None:
     assert decode_marker(np.clip(noisy, 0, 255).astype(np.uint8)) == m
 
 
+@pytest.mark.db_independent
 def test_building_a_frame_is_cheap() -> None:
     cost = frame_build_cost_ms(200)
     assert cost < 2.0, f"{cost:.3f} ms a frame"
@@ -118,6 +121,7 @@ async def _loopback(seconds: float, keep: int = 5) -> tuple[FrameMeter, list[av.
     return video, frames, markers, audio, track
 
 
+@pytest.mark.db_independent
 def test_marker_survives_vp8_through_an_aiortc_loopback() -> None:
     t0 = time.time()
     video, frames, markers, audio, track = asyncio.run(_loopback(3.0))
@@ -152,6 +156,7 @@ def _on_the_clock(received: list[tuple[float, int]], t0: float, period: float) -
         assert t - t0 - n * period < period + 0.03, (n, t - t0)
 
 
+@pytest.mark.db_independent
 def test_video_pacing_skips_to_now_after_a_stall() -> None:
     async def main() -> None:
         track = MarkerVideoTrack()
@@ -184,6 +189,7 @@ def test_video_pacing_skips_to_now_after_a_stall() -> None:
     asyncio.run(main())
 
 
+@pytest.mark.db_independent
 def test_tone_track_timing_and_signal() -> None:
     track = ToneAudioTrack()
     # the signal: 440 Hz, its phase continuous across frames (taken from the sample index)
@@ -222,6 +228,7 @@ def test_tone_track_timing_and_signal() -> None:
     asyncio.run(main())
 
 
+@pytest.mark.db_independent
 def test_loopback_benchmark_figures() -> None:
     from benchmarks.video_loopback import run_loopback
 
